@@ -69,7 +69,7 @@ case "$cmd" in
     setup
     export CANCER_COURSE_PROFILE=smoke MPLBACKEND=Agg PYTHONHASHSEED=0
     echo "== lint (ruff)"
-    ruff check cancer_course tests benchmarks notebooks solutions exercises
+    ruff check .
     echo "== notebook conventions"
     cancer-course notebooks check
     echo "== pytest: unit tests, every notebook with papermill (smoke), nbval on checked cells"

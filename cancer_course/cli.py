@@ -18,6 +18,7 @@ from ._tf import silenced_stderr
 COMMAND_MODULES = [
     "cancer_course.runner",  # lessons: run every lesson into build/
     "cancer_course.notebooks",  # notebooks: check conventions, restamp badges
+    "cancer_course.inference",  # predict: label and confidence per image
 ]
 
 

@@ -1,0 +1,115 @@
+"""Input pipeline and augmentation: ``tf.data`` plus Keras preprocessing layers (lesson 06).
+
+Keras 3 has no ``ImageDataGenerator``. The same job is done by two pieces:
+
+- a ``tf.data`` pipeline: read and decode the files in parallel, resize, scale to [0, 1], cache
+  the decoded images, shuffle, batch, and prefetch so the next batch is ready while the model
+  trains on this one;
+- augmentation as Keras preprocessing layers, reproducing the reference recipe (rotation +-20
+  degrees, width/height shift +-20%, shear, zoom +-20%, horizontal flip, nearest fill), with one
+  ``strength`` knob for the overfitting lesson.
+
+On a CPU the augmentation runs inside ``tf.data`` (in parallel with training, on whole batches);
+on a GPU put it inside the model (:func:`with_augmentation`), where it runs on the GPU and the
+CPU only has to feed raw batches.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import keras
+import tensorflow as tf
+
+AUTOTUNE = tf.data.AUTOTUNE
+
+# The reference recipe, as ImageDataGenerator arguments -> their Keras 3 layer.
+REFERENCE_AUGMENTATION = {
+    "rotation_range=20": "RandomRotation(20/360)  # a fraction of a full turn",
+    "width_shift_range=0.2, height_shift_range=0.2": "RandomTranslation(0.2, 0.2)",
+    "shear_range=0.2": "RandomShear(0.2, 0.2)",
+    "zoom_range=0.2": "RandomZoom(0.2)",
+    "horizontal_flip=True": 'RandomFlip("horizontal")',
+    "fill_mode='nearest'": 'fill_mode="nearest" on every geometric layer',
+    "rescale=1./255": "done when decoding (images are scaled to [0, 1])",
+}
+
+
+def augmentation_layers(strength: float = 1.0, seed: int | None = None, name: str = "augmentation") -> keras.Sequential:
+    """The reference augmentation as a ``keras.Sequential`` of preprocessing layers.
+
+    ``strength`` scales every range (0 = off, 1 = the reference, 2 = twice as strong).
+    """
+    if strength < 0:
+        raise ValueError(f"strength must be >= 0, got {strength}")
+    s = float(strength)
+    fill = "nearest"
+    steps = []
+    if s > 0:
+        steps = [
+            keras.layers.RandomFlip("horizontal", seed=seed, name="flip"),
+            keras.layers.RandomRotation(20 / 360 * s, fill_mode=fill, seed=seed, name="rotation"),
+            keras.layers.RandomTranslation(0.2 * s, 0.2 * s, fill_mode=fill, seed=seed, name="shift"),
+            keras.layers.RandomShear(x_factor=min(0.2 * s, 1.0), y_factor=min(0.2 * s, 1.0), fill_mode=fill,
+                                     seed=seed, name="shear"),
+            keras.layers.RandomZoom(min(0.2 * s, 0.9), fill_mode=fill, seed=seed, name="zoom"),
+        ]
+    return keras.Sequential(steps, name=name)
+
+
+def decode_image(path: tf.Tensor, image_size: int) -> tf.Tensor:
+    """Read one PNG/JPEG file into a float32 (image_size, image_size, 3) tensor in [0, 1]."""
+    raw = tf.io.read_file(path)
+    image = tf.io.decode_image(raw, channels=3, expand_animations=False, dtype=tf.uint8)
+    image = tf.image.resize(image, (image_size, image_size), antialias=True)
+    return tf.clip_by_value(image / 255.0, 0.0, 1.0)
+
+
+def encode_labels(labels: tf.Tensor, output: str) -> tf.Tensor:
+    """0/1 labels as the model wants them: one-hot pairs for softmax, a float column for sigmoid."""
+    if output == "softmax":
+        return tf.one_hot(tf.cast(labels, tf.int32), 2)
+    if output == "sigmoid":
+        return tf.reshape(tf.cast(labels, tf.float32), (-1, 1) if labels.shape.rank else (1,))
+    raise ValueError(f"output must be 'softmax' or 'sigmoid', got {output!r}")
+
+
+def from_files(paths: Sequence[str], labels: Sequence[int], image_size: int, batch_size: int = 32, *,
+               output: str = "softmax", shuffle: bool = False, augment: keras.Sequential | None = None,
+               cache: bool | str = True, prefetch: bool = True, seed: int | None = None) -> tf.data.Dataset:
+    """Build a batched ``tf.data.Dataset`` of ``(images, labels)`` from image files.
+
+    Order of the steps, and why: decode in parallel -> cache (decoded once, reused every epoch)
+    -> shuffle (a new order every epoch) -> batch -> augment whole batches in parallel (after the
+    cache, so every epoch sees new variations) -> prefetch (overlap input and training).
+    """
+    if len(paths) != len(labels):
+        raise ValueError(f"Found {len(paths)} image paths but {len(labels)} labels")
+    if not len(paths):
+        raise ValueError("No images to build a dataset from")
+    ds = tf.data.Dataset.from_tensor_slices((list(map(str, paths)), list(map(int, labels))))
+    ds = ds.map(lambda p, y: (decode_image(p, image_size), y), num_parallel_calls=AUTOTUNE, deterministic=True)
+    if cache:
+        ds = ds.cache() if cache is True else ds.cache(str(cache))
+    if shuffle:
+        ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    if augment is not None and augment.layers:
+        # One call per batch: vectorised and cheap. Sequential calls keep seeded runs repeatable.
+        ds = ds.map(lambda x, y: (augment(x, training=True), y),
+                    num_parallel_calls=None if seed is not None else AUTOTUNE)
+    ds = ds.map(lambda x, y: (x, encode_labels(y, output)), num_parallel_calls=AUTOTUNE)
+    if prefetch:
+        ds = ds.prefetch(AUTOTUNE)
+    return ds
+
+
+def steps_per_epoch(n_images: int, batch_size: int) -> int:
+    return math.ceil(n_images / batch_size)
+
+
+def with_augmentation(model: keras.Model, augment: keras.Sequential) -> keras.Model:
+    """Put augmentation inside the model (the GPU way): active in ``fit``, a no-op in ``predict``."""
+    inputs = keras.Input(model.input_shape[1:], name="image")
+    return keras.Model(inputs, model(augment(inputs)), name=f"{model.name}_augmented")

@@ -1,0 +1,229 @@
+"""Training: class weights, loss and metrics, the learning-rate schedule, callbacks, resumable fit (lesson 07).
+
+The recipe is the reference system's: Adam at 1e-3 with learning-rate decay, a loss that matches
+the output (binary cross-entropy for a 1-unit sigmoid, categorical cross-entropy for a 2-way
+softmax), class weights from the class balance, early stopping that restores the best weights,
+the best model checkpointed as ``.keras``, a CSV log with the learning rate of every epoch.
+
+Saving is atomic (write a temporary file, then rename), so interrupting training never leaves a
+broken model behind, and ``resume=True`` continues from the last finished epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import keras
+
+CLASS_NAMES = ("benign", "malignant")
+
+
+# ---------------------------------------------------------------- class balance
+def balanced_class_weights(counts_or_labels: Mapping[int, int] | Iterable[int]) -> dict[int, float]:
+    """``n_samples / (n_classes * n_class)`` for each class, as Keras' ``class_weight`` wants.
+
+    >>> balanced_class_weights({0: 400, 1: 900})
+    {0: 1.625, 1: 0.722}
+    """
+    if isinstance(counts_or_labels, Mapping):
+        counts = {int(k): int(v) for k, v in counts_or_labels.items()}
+    else:
+        counts = {}
+        for label in counts_or_labels:
+            counts[int(label)] = counts.get(int(label), 0) + 1
+    empty = [k for k, v in counts.items() if v <= 0]
+    if not counts or empty:
+        raise ValueError(f"Class weights need at least one image of every class; empty: {empty or 'all'}")
+    total, k = sum(counts.values()), len(counts)
+    return {c: round(total / (k * n), 3) for c, n in sorted(counts.items())}
+
+
+# ---------------------------------------------------------------- loss and metrics
+def output_kind(model: keras.Model) -> str:
+    """``"sigmoid"`` for a 1-unit output, ``"softmax"`` for a 2-unit output."""
+    units = model.output_shape[-1]
+    if units == 1:
+        return "sigmoid"
+    if units == 2:
+        return "softmax"
+    raise ValueError(f"{model.name} has {units} outputs; the course's models have 1 (sigmoid) or 2 (softmax)")
+
+
+def loss_for(output: str, label_smoothing: float = 0.0, focal: bool = False, focal_gamma: float = 2.0):
+    """The loss that matches the output layer (optionally Keras' own focal cross-entropy)."""
+    if output == "sigmoid":
+        if focal:
+            return keras.losses.BinaryFocalCrossentropy(gamma=focal_gamma, label_smoothing=label_smoothing)
+        return keras.losses.BinaryCrossentropy(label_smoothing=label_smoothing)
+    if output == "softmax":
+        if focal:
+            return keras.losses.CategoricalFocalCrossentropy(gamma=focal_gamma, label_smoothing=label_smoothing)
+        return keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
+    raise ValueError(f"output must be 'sigmoid' or 'softmax', got {output!r}")
+
+
+def metrics_for(output: str) -> list:
+    """Accuracy, AUC, precision and recall of the *malignant* class, for either output.
+
+    For the 2-way softmax, precision and recall look at column 1 (malignant), and the AUC is the
+    mean of the two per-column AUCs - which for two complementary columns equals the malignant AUC.
+    """
+    if output == "sigmoid":
+        return [keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc"),
+                keras.metrics.Precision(name="precision"), keras.metrics.Recall(name="recall")]
+    return [keras.metrics.CategoricalAccuracy(name="accuracy"),
+            keras.metrics.AUC(name="auc", multi_label=True, num_labels=2),
+            keras.metrics.Precision(name="precision", class_id=1),
+            keras.metrics.Recall(name="recall", class_id=1)]
+
+
+def compile_model(model: keras.Model, learning_rate: float = 1e-3, label_smoothing: float = 0.0,
+                  focal: bool = False) -> keras.Model:
+    """Adam at ``learning_rate`` with the loss and metrics that match the model's output."""
+    kind = output_kind(model)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+                  loss=loss_for(kind, label_smoothing, focal), metrics=metrics_for(kind))
+    return model
+
+
+# ---------------------------------------------------------------- schedule and callbacks
+def exponential_decay(initial_learning_rate: float = 1e-3, decay_rate: float = 0.9):
+    """Learning rate of epoch ``e`` (0-based): ``initial * decay_rate ** e``."""
+
+    def schedule(epoch: int, lr: float | None = None) -> float:
+        return float(initial_learning_rate * decay_rate**epoch)
+
+    return schedule
+
+
+def _atomic_save(model: keras.Model, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.stem + ".partial.keras")
+    model.save(partial)
+    os.replace(partial, path)  # atomic on one filesystem: the old file or the new, never half of one
+
+
+def state_path(save_path: Path) -> Path:
+    return Path(save_path).with_name(Path(save_path).stem + ".state.json")
+
+
+def last_path(save_path: Path) -> Path:
+    return Path(save_path).with_name(Path(save_path).stem + ".last.keras")
+
+
+class AtomicCheckpoint(keras.callbacks.Callback):
+    """Save the best model (by ``monitor``) to ``save_path`` and the latest epoch for ``--resume``.
+
+    Both files are written to a temporary name and renamed, so an interrupted run leaves the
+    previous good file in place. A small JSON beside them records the epoch and the best value.
+    """
+
+    def __init__(self, save_path, monitor: str = "val_auc", mode: str = "max", best: float | None = None,
+                 learning_rate: float | None = None):
+        super().__init__()
+        self.learning_rate = learning_rate
+        self.save_path = Path(save_path)
+        self.monitor = monitor
+        self.mode = mode
+        self.best = best
+
+    def _better(self, value: float) -> bool:
+        if self.best is None:
+            return True
+        return value > self.best if self.mode == "max" else value < self.best
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        value = logs.get(self.monitor)
+        if value is None:
+            raise KeyError(f"AtomicCheckpoint monitors {self.monitor!r} but the logs only have {sorted(logs)}")
+        if self._better(float(value)):
+            self.best = float(value)
+            _atomic_save(self.model, self.save_path)
+        _atomic_save(self.model, last_path(self.save_path))
+        state = {"epoch": epoch + 1, "monitor": self.monitor, "mode": self.mode, "best": self.best,
+                 "learning_rate": self.learning_rate}
+        tmp = state_path(self.save_path).with_suffix(".partial")
+        tmp.write_text(json.dumps(state), encoding="utf-8")
+        os.replace(tmp, state_path(self.save_path))
+
+
+def make_callbacks(save_path, log_path, *, learning_rate: float = 1e-3, decay_rate: float = 0.9,
+                   patience: int = 10, monitor: str = "val_auc", mode: str = "max",
+                   reduce_on_plateau: bool = False, tensorboard_dir=None, append: bool = False,
+                   best: float | None = None) -> list:
+    """The reference recipe's callbacks, in the order that makes the CSV log complete."""
+    callbacks = []
+    if reduce_on_plateau:
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
+                                                           patience=max(1, patience // 3), min_lr=1e-6))
+    else:
+        callbacks.append(keras.callbacks.LearningRateScheduler(exponential_decay(learning_rate, decay_rate)))
+    callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience,
+                                                   restore_best_weights=True))
+    callbacks.append(AtomicCheckpoint(save_path, monitor=monitor, mode=mode, best=best, learning_rate=learning_rate))
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    callbacks.append(keras.callbacks.CSVLogger(str(log_path), append=append))
+    if tensorboard_dir:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(tensorboard_dir)))
+    return callbacks
+
+
+# ---------------------------------------------------------------- fit
+def set_seed(seed: int | None) -> None:
+    """Seed Python, NumPy and TensorFlow, and ask TensorFlow for deterministic ops."""
+    if seed is None:
+        return
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(int(seed))
+    tf.config.experimental.enable_op_determinism()
+
+
+def read_state(save_path) -> dict | None:
+    path = state_path(save_path)
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not a valid training state ({exc}); delete it to start afresh") from exc
+
+
+def fit(model: keras.Model, train_ds, val_ds, *, epochs: int, save_path, log_path,
+        class_weight: dict | None = None, resume: bool = False, verbose: int | str = "auto",
+        callbacks_extra: list | None = None, **callback_options):
+    """Train with the course's callbacks; with ``resume=True`` continue from the last finished epoch.
+
+    Returns ``(model, history)``; ``model`` carries the best weights (early stopping restores
+    them) and the best model is also on disk at ``save_path``.
+    """
+    save_path = Path(save_path)
+    initial_epoch, best = 0, None
+    learning_rate = callback_options.pop("learning_rate", None)
+    if learning_rate is None and not resume:
+        learning_rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    if resume:
+        state = read_state(save_path)
+        last = last_path(save_path)
+        if state is None or not last.exists():
+            raise FileNotFoundError(f"Nothing to resume: {state_path(save_path)} or {last} is missing. "
+                                    "Train once without --resume first.")
+        from .model import load_model
+
+        model = load_model(last)
+        initial_epoch, best = int(state["epoch"]), state.get("best")
+        learning_rate = learning_rate or state.get("learning_rate", 1e-3)
+        if initial_epoch >= epochs:
+            print(f"Already trained {initial_epoch} of {epochs} epochs; nothing to resume.")
+            return model, None
+        print(f"Resuming from epoch {initial_epoch} of {epochs} ({last})")
+    callbacks = make_callbacks(save_path, log_path, append=resume, best=best, learning_rate=learning_rate,
+                               **callback_options)
+    callbacks += list(callbacks_extra or [])
+    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
+                        class_weight=class_weight, callbacks=callbacks, verbose=verbose)
+    return model, history

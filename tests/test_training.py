@@ -1,0 +1,196 @@
+"""Pipeline, training recipe, atomic checkpoints, resume, and predict - on tiny models and images."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+from sklearn.metrics import roc_auc_score
+
+from cancer_course import pipeline, training
+from cancer_course.inference import load_course_model, predict_images
+
+
+def _tiny_model(output="softmax", size=16):
+    inputs = keras.Input((size, size, 3))
+    x = keras.layers.Conv2D(4, 3, activation="relu")(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    units, act = (2, "softmax") if output == "softmax" else (1, "sigmoid")
+    return keras.Model(inputs, keras.layers.Dense(units, activation=act)(x))
+
+
+@pytest.fixture(scope="module")
+def image_files(tmp_path_factory):
+    """12 bright 'malignant' and 12 dark 'benign' PNGs: learnable in a few steps."""
+    folder = tmp_path_factory.mktemp("imgs")
+    rng = np.random.default_rng(0)
+    paths, labels = [], []
+    for i in range(24):
+        label = i % 2
+        base = 40 + 150 * label
+        arr = np.clip(rng.normal(base, 20, (20, 20, 3)), 0, 255).astype("uint8")
+        path = folder / f"{i:02d}.png"
+        Image.fromarray(arr).save(path)
+        paths.append(str(path))
+        labels.append(label)
+    return paths, labels
+
+
+def test_balanced_class_weights_match_the_formula():
+    assert training.balanced_class_weights({0: 400, 1: 900}) == {0: 1.625, 1: 0.722}
+    assert training.balanced_class_weights([0, 1, 1, 1]) == {0: 2.0, 1: 0.667}
+    with pytest.raises(ValueError, match="empty"):
+        training.balanced_class_weights({0: 0, 1: 5})
+
+
+def test_loss_and_metrics_match_the_output():
+    assert isinstance(training.loss_for("sigmoid"), keras.losses.BinaryCrossentropy)
+    assert isinstance(training.loss_for("softmax"), keras.losses.CategoricalCrossentropy)
+    assert isinstance(training.loss_for("softmax", focal=True), keras.losses.CategoricalFocalCrossentropy)
+    with pytest.raises(ValueError, match="'tanh'"):
+        training.loss_for("tanh")
+    assert training.output_kind(_tiny_model("sigmoid")) == "sigmoid"
+    assert training.output_kind(_tiny_model("softmax")) == "softmax"
+
+
+def test_softmax_auc_metric_is_the_malignant_auc():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 200)
+    p1 = np.clip(0.3 * y + rng.uniform(0, 0.7, 200), 0, 1)
+    auc, precision, recall = training.metrics_for("softmax")[1:]
+    onehot = np.eye(2)[y]
+    probs = np.stack([1 - p1, p1], axis=1)
+    for m in (auc, precision, recall):
+        m.update_state(onehot, probs)
+    assert float(auc.result()) == pytest.approx(roc_auc_score(y, p1), abs=0.01)
+    predicted = p1 >= 0.5
+    assert float(precision.result()) == pytest.approx((predicted & (y == 1)).sum() / predicted.sum(), abs=1e-6)
+    assert float(recall.result()) == pytest.approx((predicted & (y == 1)).sum() / (y == 1).sum(), abs=1e-6)
+
+
+def test_pipeline_shapes_labels_and_range(image_files):
+    paths, labels = image_files
+    ds = pipeline.from_files(paths, labels, 16, batch_size=8, output="softmax")
+    x, y = next(iter(ds))
+    assert x.shape == (8, 16, 16, 3) and y.shape == (8, 2)
+    assert 0.0 <= float(x.numpy().min()) and float(x.numpy().max()) <= 1.0
+    np.testing.assert_array_equal(y.numpy().argmax(1), labels[:8])
+    _, y1 = next(iter(pipeline.from_files(paths, labels, 16, batch_size=8, output="sigmoid")))
+    assert y1.shape == (8, 1)
+    with pytest.raises(ValueError, match="3 image paths but 2 labels"):
+        pipeline.from_files(paths[:3], labels[:2], 16)
+
+
+def test_augmentation_strength():
+    images = np.random.default_rng(0).uniform(0, 1, (4, 24, 24, 3)).astype("float32")
+    off = pipeline.augmentation_layers(0.0)
+    assert off.layers == []
+    aug = pipeline.augmentation_layers(1.0, seed=3)
+    assert [layer.name for layer in aug.layers] == ["flip", "rotation", "shift", "shear", "zoom"]
+    out = np.asarray(aug(images, training=True))
+    assert out.shape == images.shape and not np.allclose(out, images)
+    assert out.min() >= 0.0 and out.max() <= 1.0 + 1e-6
+    np.testing.assert_allclose(np.asarray(aug(images, training=False)), images)
+    with pytest.raises(ValueError, match="strength"):
+        pipeline.augmentation_layers(-1)
+
+
+def _fit(paths, labels, tmp_path, epochs, resume=False, extra=()):
+    keras.utils.set_random_seed(0)
+    ds = pipeline.from_files(paths, labels, 16, batch_size=8, shuffle=True, seed=0)
+    model = training.compile_model(_tiny_model(), learning_rate=0.05)
+    return training.fit(model, ds, ds, epochs=epochs, save_path=tmp_path / "m.keras",
+                        log_path=tmp_path / "log.csv", resume=resume, verbose=0, callbacks_extra=list(extra))
+
+
+class _Interrupt(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+
+def test_interrupted_training_resumes_with_log_intact(image_files, tmp_path):
+    paths, labels = image_files
+    with pytest.raises(KeyboardInterrupt):
+        _fit(paths, labels, tmp_path, epochs=4, extra=[_Interrupt()])
+    assert json.loads((tmp_path / "m.state.json").read_text())["epoch"] == 2
+    assert load_course_model(tmp_path / "m.keras") is not None
+    model, history = _fit(paths, labels, tmp_path, epochs=4, resume=True)
+    assert history.epoch == [2, 3]
+    rows = list(csv.DictReader(open(tmp_path / "log.csv")))
+    assert [int(r["epoch"]) for r in rows] == [0, 1, 2, 3]
+    assert [float(r["learning_rate"]) for r in rows] == pytest.approx([0.05 * 0.9**e for e in range(4)], rel=1e-5)
+    assert not list(tmp_path.glob("*.partial*"))
+
+
+def test_resume_without_a_run_says_what_to_do(image_files, tmp_path):
+    with pytest.raises(FileNotFoundError, match="Train once without --resume"):
+        _fit(*image_files, tmp_path, epochs=2, resume=True)
+
+
+def test_failed_save_keeps_the_previous_model(tmp_path, monkeypatch):
+    good = _tiny_model()
+    target = tmp_path / "best.keras"
+    training._atomic_save(good, target)
+    before = target.read_bytes()
+
+    def broken_save(self, path, *a, **k):
+        open(path, "wb").write(b"half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(keras.Model, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        training._atomic_save(_tiny_model(), target)
+    assert target.read_bytes() == before
+
+
+def test_seeded_runs_repeat(image_files, tmp_path):
+    paths, labels = image_files
+    losses = []
+    for run in range(2):
+        _, history = _fit(paths, labels, tmp_path / str(run), epochs=2)
+        losses.append(history.history["loss"])
+    assert losses[0] == losses[1]
+
+
+def test_predict_reports_bad_files_and_predicts_the_rest(image_files, tmp_path):
+    paths, labels = image_files
+    model = _tiny_model()
+    model.save(tmp_path / "model.keras")
+    (tmp_path / "notes.txt").write_text("not an image")
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "cut.png").write_bytes(open(paths[0], "rb").read()[:60])
+    Image.fromarray(np.zeros((20, 20), dtype="uint16") + 3000).save(tmp_path / "deep.png")
+    args = [paths[0], str(tmp_path / "notes.txt"), str(tmp_path / "missing.png"), str(tmp_path / "empty.png"),
+            str(tmp_path / "cut.png"), str(tmp_path / "deep.png"), paths[1]]
+    results = predict_images(load_course_model(tmp_path / "model.keras"), args)
+    assert [r.error is None for r in results] == [True, False, False, False, False, True, True]
+    for r in results:
+        if r.error:
+            assert r.path in r.error or "does not exist" in r.error
+        else:
+            assert r.label in ("Benign", "Malignant") and 0.0 <= r.probability_malignant <= 1.0
+    cli = subprocess.run([sys.executable, "-m", "cancer_course", "predict", *args, "--model",
+                          str(tmp_path / "model.keras"), "--json"], capture_output=True, text=True)
+    assert cli.returncode == 1
+    out = json.loads(cli.stdout)
+    assert [o["path"] for o in out] == args
+    assert set(out[0]) == {"path", "label", "probability_malignant"}
+    cli = subprocess.run([sys.executable, "-m", "cancer_course", "predict", paths[0], "--model",
+                          str(tmp_path / "model.keras")], capture_output=True, text=True)
+    assert cli.returncode == 0
+    assert cli.stdout.startswith(f"{paths[0]}: Prediction: ") and "(Confidence: " in cli.stdout
+
+
+def test_predict_rejects_a_file_that_is_not_a_course_model(image_files, tmp_path):
+    fake = tmp_path / "model.keras"
+    fake.write_text("hello")
+    cli = subprocess.run([sys.executable, "-m", "cancer_course", "predict", image_files[0][0], "--model", str(fake)],
+                         capture_output=True, text=True)
+    assert cli.returncode == 2
+    assert f"{fake} is not a Keras 3 .keras model file" in cli.stderr
+    assert "Traceback" not in cli.stderr
