@@ -74,3 +74,35 @@ def check_environment(verbose: bool = True) -> dict[str, str]:
         print(DISCLAIMER)
         print("Setup complete")
     return versions
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (Linux), else what ``platform`` knows."""
+    from pathlib import Path
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def machine_description() -> dict:
+    """What a measurement ran on: CPU, usable cores, GPU, TensorFlow/Keras/Python versions."""
+    import os
+
+    from ._tf import quiet_import
+
+    tf = quiet_import()
+    import keras
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count()
+    gpus = tf.config.list_physical_devices("GPU")
+    return {"cpu": cpu_model(), "cores": cores, "gpu": ", ".join(g.name for g in gpus) if gpus else "none",
+            "tensorflow": tf.__version__, "keras": keras.__version__, "python": platform.python_version(),
+            "platform": platform.platform()}
