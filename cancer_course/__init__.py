@@ -6,9 +6,10 @@ use: no model trained with it may be used to diagnose, screen or treat anyone.
 
 import os as _os
 
-# Keep TensorFlow's C++ start-up chatter out of notebook outputs and logs. Set before any
-# TensorFlow import; a value the learner has set themselves wins.
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Keep TensorFlow's C++ log chatter (oneDNN notices, graph-attribute mismatches) out of notebook
+# outputs and logs; real errors still arrive as Python exceptions. Set before any TensorFlow
+# import; a value the learner has set themselves wins.
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 __version__ = "0.1.0"
 

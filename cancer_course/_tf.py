@@ -39,4 +39,5 @@ def quiet_import():
         import tensorflow as tf
 
         tf.config.list_physical_devices("GPU")
+    tf.get_logger().setLevel("ERROR")  # retracing notices and the like: not for learners' eyes
     return tf

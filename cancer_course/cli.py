@@ -12,13 +12,18 @@ import importlib
 import sys
 
 from . import DISCLAIMER, __version__
-from ._tf import silenced_stderr
+from ._tf import quiet_import, silenced_stderr
 
 # Modules that add subcommands, in the order --help lists them.
 COMMAND_MODULES = [
     "cancer_course.runner",  # lessons: run every lesson into build/
     "cancer_course.notebooks",  # notebooks: check conventions, restamp badges
+    "cancer_course.synth",  # synth: generate the embedded tissue dataset
+    "cancer_course.audit",  # audit: counts, balance, unreadable files, duplicates, leaks
+    "cancer_course.training",  # train: the reference train.py
     "cancer_course.inference",  # predict: label and confidence per image
+    "cancer_course.evaluation",  # evaluate: metrics with intervals, thresholds, calibration, figures
+    "cancer_course.exercises",  # exercises: build exercises/ from solutions/, check they match
 ]
 
 
@@ -47,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    if getattr(args, "needs_tensorflow", True):
+        quiet_import()  # once, before the command, without TensorFlow's start-up notices
     try:
         result = args.func(args)
     except CourseError as exc:

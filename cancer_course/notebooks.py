@@ -270,4 +270,4 @@ def register_cli(sub) -> None:
                    help="check: conventions; restamp: Colab badges from pyproject; strip: outputs; "
                    "refresh: re-run and store the outputs of # NBVAL_CHECK_OUTPUT cells")
     p.add_argument("paths", nargs="*", help="notebooks (default: all in notebooks/, solutions/, exercises/)")
-    p.set_defaults(func=_cmd)
+    p.set_defaults(func=_cmd, needs_tensorflow=False)

@@ -22,6 +22,8 @@ from collections.abc import Sequence
 import keras
 import tensorflow as tf
 
+from .data import decode_image
+
 AUTOTUNE = tf.data.AUTOTUNE
 
 # The reference recipe, as ImageDataGenerator arguments -> their Keras 3 layer.
@@ -56,14 +58,6 @@ def augmentation_layers(strength: float = 1.0, seed: int | None = None, name: st
             keras.layers.RandomZoom(min(0.2 * s, 0.9), fill_mode=fill, seed=seed, name="zoom"),
         ]
     return keras.Sequential(steps, name=name)
-
-
-def decode_image(path: tf.Tensor, image_size: int) -> tf.Tensor:
-    """Read one PNG/JPEG file into a float32 (image_size, image_size, 3) tensor in [0, 1]."""
-    raw = tf.io.read_file(path)
-    image = tf.io.decode_image(raw, channels=3, expand_animations=False, dtype=tf.uint8)
-    image = tf.image.resize(image, (image_size, image_size), antialias=True)
-    return tf.clip_by_value(image / 255.0, 0.0, 1.0)
 
 
 def encode_labels(labels: tf.Tensor, output: str) -> tf.Tensor:

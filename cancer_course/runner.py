@@ -105,4 +105,4 @@ def register_cli(sub) -> None:
                    help="smoke = a quick look in seconds per lesson; laptop (default); full = GPU")
     p.add_argument("--out", help="output folder (default: build/PROFILE)")
     p.add_argument("--only", nargs="*", help="lesson numbers to run, e.g. --only 00 05")
-    p.set_defaults(func=_cmd)
+    p.set_defaults(func=_cmd, needs_tensorflow=False)

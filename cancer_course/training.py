@@ -227,3 +227,115 @@ def fit(model: keras.Model, train_ds, val_ds, *, epochs: int, save_path, log_pat
     history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
                         class_weight=class_weight, callbacks=callbacks, verbose=verbose)
     return model, history
+
+
+# ---------------------------------------------------------------- command line
+def distribution_strategy(name: str | None):
+    """``None`` -> the default (one device); ``"mirrored"`` -> MirroredStrategy over every GPU.
+
+    With no GPU, MirroredStrategy mirrors over the logical CPU devices instead (that is how the
+    test suite checks it without a GPU). Past one machine use ``MultiWorkerMirroredStrategy``.
+    """
+    import tensorflow as tf
+
+    if not name or name == "default":
+        return tf.distribute.get_strategy()
+    if name != "mirrored":
+        raise ValueError(f"Unknown strategy {name!r}: use 'default' or 'mirrored'")
+    gpus = tf.config.list_logical_devices("GPU")
+    devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
+    return tf.distribute.MirroredStrategy(devices=devices)
+
+
+def train_command(args) -> dict:
+    """``cancer-course train``: the reference train.py, on Keras 3. Returns a summary dict."""
+    import time
+
+    from . import pipeline, plots
+    from .config import PROFILES, results_dir
+    from .data import load_splits
+    from .model import build_model, from_profile
+
+    profile = PROFILES[args.profile] if args.profile else None
+    image_size = args.image_size or (profile.image_size if profile else 224)
+    epochs = args.epochs or (profile.epochs if profile else 100)
+    if args.dataset_path:
+        root = Path(args.dataset_path)
+    else:
+        from .synth import ensure_dataset
+
+        root = ensure_dataset(args.profile or "laptop", progress=True)
+        print(f"Training on the embedded dataset in {root}")
+    splits = load_splits(root, image_size=image_size)
+    results = Path(args.results_dir) if args.results_dir else results_dir()
+    save_path = Path(args.save_path) if args.save_path else results / "models" / "best_model.keras"
+    log_path = results / "logs" / "training_log.csv"
+    set_seed(args.seed)
+
+    strategy = distribution_strategy(args.strategy)
+    replicas = strategy.num_replicas_in_sync
+    batch_size = args.batch_size * replicas
+    if replicas > 1:
+        print(f"{type(strategy).__name__}: {replicas} replicas, global batch {batch_size}")
+    augment = pipeline.augmentation_layers(args.augmentation, seed=args.seed)
+    train_ds = pipeline.from_files(*splits.files("train"), image_size, batch_size, output=args.output,
+                                   shuffle=True, augment=augment, seed=args.seed)
+    val_ds = pipeline.from_files(*splits.files("validation"), image_size, batch_size, output=args.output)
+    weights = balanced_class_weights(splits.files("train")[1])
+    print(f"Class weights: {weights}")
+
+    with strategy.scope():
+        if args.resume:
+            model = None
+        elif profile:
+            model = from_profile(profile, output=args.output, seed=args.seed, input_shape=(image_size, image_size, 3))
+        else:
+            model = build_model(input_shape=(image_size, image_size, 3), output=args.output, seed=args.seed)
+        if model is not None:
+            compile_model(model, learning_rate=args.learning_rate)
+        start = time.perf_counter()
+        model, history = fit(model, train_ds, val_ds, epochs=epochs, save_path=save_path, log_path=log_path,
+                             class_weight=weights, resume=args.resume, learning_rate=args.learning_rate,
+                             patience=args.patience, verbose=2)
+    seconds = time.perf_counter() - start
+    figures = plots.visualize_from_history(log_path, results / "plots")
+    summary = {"model": str(save_path), "log": str(log_path), "plots": {k: str(v) for k, v in figures.items()},
+               "epochs_run": len(history.epoch) if history else 0, "train_seconds": round(seconds, 1),
+               "image_size": image_size, "replicas": replicas}
+    print(f"Best model: {save_path}\nTraining log: {log_path}\nPlots: {results / 'plots'}\n"
+          f"Trained {summary['epochs_run']} epoch(s) in {seconds:.0f} s. Research and education only.")
+    return summary
+
+
+def _cmd(args) -> int:
+    from .cli import CourseError
+
+    try:
+        train_command(args)
+    except (FileNotFoundError, ValueError) as exc:
+        raise CourseError(str(exc)) from exc
+    return 0
+
+
+def register_cli(sub) -> None:
+    from .config import PROFILES
+
+    p = sub.add_parser("train", help="train the model (the reference train.py); embedded dataset by default")
+    p.add_argument("--epochs", type=int, default=None, help="maximum epochs (default 100, or the profile's)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--learning-rate", type=float, default=0.001)
+    p.add_argument("--dataset-path", help="ROOT/{train,validation}/{benign,malignant} (default: the embedded dataset)")
+    p.add_argument("--save-path", help="where the best model goes (default results/models/best_model.keras)")
+    p.add_argument("--image-size", type=int, default=None, help="pixels per side (default 224, or the profile's)")
+    p.add_argument("--profile", choices=list(PROFILES), default=None,
+                   help="take image size, model size, epochs and embedded data from a profile")
+    p.add_argument("--seed", type=int, default=None, help="make the run repeatable on this machine")
+    p.add_argument("--resume", action="store_true", help="continue from the last finished epoch")
+    p.add_argument("--output", choices=["softmax", "sigmoid"], default="softmax",
+                   help="2-way softmax (the original code) or 1-unit sigmoid (the original description)")
+    p.add_argument("--augmentation", type=float, default=1.0, help="augmentation strength (0 = off, 1 = reference)")
+    p.add_argument("--patience", type=int, default=10, help="early-stopping patience in epochs")
+    p.add_argument("--strategy", choices=["default", "mirrored"], default="default",
+                   help="mirrored: tf.distribute.MirroredStrategy over every visible GPU")
+    p.add_argument("--results-dir", help="where logs/ and plots/ go (default results/)")
+    p.set_defaults(func=_cmd)
