@@ -35,6 +35,9 @@ class Profile:
     blocks_per_stage: tuple[int, int, int] = (3, 4, 3)  # residual blocks in stages 1, 2 and 4
     head_units: tuple[int, ...] = (1024, 512, 256)
     cost: str = ""  # what one notebook costs in this profile, as measured
+    # Run training eagerly instead of tracing a graph. Tracing the course model costs ~15 s on a
+    # 2-core CPU - more than a whole smoke epoch - so smoke skips it; real training wants the graph.
+    run_eagerly: bool = False
     extra: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
@@ -55,6 +58,7 @@ PROFILES: dict[str, Profile] = {
         blocks_per_stage=(1, 1, 1),
         head_units=(64, 32, 16),
         cost="seconds per notebook on a 2-core CPU",
+        run_eagerly=True,
     ),
     "laptop": Profile(
         name="laptop",

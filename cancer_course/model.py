@@ -206,7 +206,9 @@ def from_profile(profile=None, output: str = "softmax", seed: int | None = None,
         name=f"cancer_cnn_{prof.name}",
     )
     kwargs.update(overrides)
-    return build_model(**kwargs)
+    model = build_model(**kwargs)
+    model.course_run_eagerly = prof.run_eagerly  # read by training.compile_model (smoke: no graph tracing)
+    return model
 
 
 def load_model(path) -> keras.Model:

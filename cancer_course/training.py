@@ -81,11 +81,17 @@ def metrics_for(output: str) -> list:
 
 
 def compile_model(model: keras.Model, learning_rate: float = 1e-3, label_smoothing: float = 0.0,
-                  focal: bool = False) -> keras.Model:
-    """Adam at ``learning_rate`` with the loss and metrics that match the model's output."""
+                  focal: bool = False, run_eagerly: bool | None = None) -> keras.Model:
+    """Adam at ``learning_rate`` with the loss and metrics that match the model's output.
+
+    ``run_eagerly=None`` follows the profile the model was built from (``from_profile``): the
+    ``smoke`` profile skips graph tracing, which costs more than its whole training run.
+    """
     kind = output_kind(model)
+    if run_eagerly is None:
+        run_eagerly = bool(getattr(model, "course_run_eagerly", False))
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-                  loss=loss_for(kind, label_smoothing, focal), metrics=metrics_for(kind))
+                  loss=loss_for(kind, label_smoothing, focal), metrics=metrics_for(kind), run_eagerly=run_eagerly)
     return model
 
 
@@ -225,7 +231,8 @@ def fit(model: keras.Model, train_ds, val_ds, *, epochs: int, save_path, log_pat
                                **callback_options)
     callbacks += list(callbacks_extra or [])
     history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
-                        class_weight=class_weight, callbacks=callbacks, verbose=verbose)
+                        class_weight=class_weight, callbacks=callbacks, verbose=verbose,
+                        shuffle=False)  # tf.data pipelines shuffle themselves
     return model, history
 
 

@@ -194,3 +194,52 @@ def test_predict_rejects_a_file_that_is_not_a_course_model(image_files, tmp_path
     assert cli.returncode == 2
     assert f"{fake} is not a Keras 3 .keras model file" in cli.stderr
     assert "Traceback" not in cli.stderr
+
+
+@pytest.fixture(scope="module")
+def tiny_root(tmp_path_factory):
+    from cancer_course.synth import generate_dataset
+
+    return generate_dataset(tmp_path_factory.mktemp("tiles"), image_size=32, n_train=32, n_validation=16,
+                            n_test=16, seed=0)
+
+
+def _train_cli(*args, prelude=""):
+    code = prelude + "import sys\nfrom cancer_course.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+    return subprocess.run([sys.executable, "-c", code, "train", *map(str, args)], capture_output=True, text=True)
+
+
+def test_train_command_writes_model_log_and_plots_and_resumes(tiny_root, tmp_path):
+    common = ["--profile", "smoke", "--dataset-path", tiny_root, "--seed", "0", "--batch-size", "16",
+              "--results-dir", tmp_path, "--save-path", tmp_path / "model.keras"]
+    run = _train_cli("--epochs", "1", *common)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "Class weights: {0: 1.0, 1: 1.0}" in run.stdout
+    assert f"Best model: {tmp_path / 'model.keras'}" in run.stdout
+    for name in ("model.keras", "logs/training_log.csv", "plots/complete_training_history.png",
+                 "plots/accuracy.png", "plots/loss.png", "plots/auc.png"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    run = _train_cli("--epochs", "2", "--resume", *common)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "Resuming from epoch 1 of 2" in run.stdout
+    rows = list(csv.DictReader(open(tmp_path / "logs" / "training_log.csv")))
+    assert [int(r["epoch"]) for r in rows] == [0, 1]
+
+
+def test_train_command_names_a_bad_dataset(tmp_path):
+    (tmp_path / "train" / "benign").mkdir(parents=True)
+    run = _train_cli("--profile", "smoke", "--dataset-path", tmp_path, "--results-dir", tmp_path / "r")
+    assert run.returncode == 2
+    assert str(tmp_path) in run.stderr and "Traceback" not in run.stderr
+
+
+def test_mirrored_strategy_over_two_logical_cpus(tiny_root, tmp_path):
+    prelude = ("import tensorflow as tf\n"
+               "cpu = tf.config.list_physical_devices('CPU')[0]\n"
+               "tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)\n")
+    run = _train_cli("--profile", "smoke", "--dataset-path", tiny_root, "--epochs", "1", "--batch-size", "8",
+                     "--strategy", "mirrored", "--results-dir", tmp_path, "--save-path", tmp_path / "m.keras",
+                     prelude=prelude)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "MirroredStrategy: 2 replicas, global batch 16" in run.stdout
+    assert load_course_model(tmp_path / "m.keras").output_shape == (None, 2)

@@ -1,0 +1,384 @@
+"""Audit an image dataset before training on it: the checks real projects forget.
+
+``audit(root)`` looks at every file under ``ROOT/<split>/<class>/`` and reports
+
+- counts per split and class, the class balance and the balanced class weights
+  (``n_samples / (n_classes * n_class)``, what Keras' ``class_weight`` wants);
+- image sizes, colour modes and file formats;
+- unreadable files, with the reason;
+- exact duplicates (identical bytes): within a split, across splits (a *leak*: the model is
+  tested on images it trained on) and under both labels (the same image called benign and
+  malignant);
+- near-duplicates across splits or labels: images that look the same after re-encoding,
+  resizing or small edits. A perceptual hash (a 64-bit DCT hash) finds candidates, pairs whose
+  hashes differ in at most `near_threshold` bits; a candidate counts when the two images' 32x32
+  grey thumbnails also correlate at ``NEAR_CORRELATION`` or more (mostly blank background
+  patches have look-alike hashes without being copies of each other).
+
+Command line: ``cancer-course audit ROOT [--json]``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+CLASS_NAMES = ("benign", "malignant")
+SPLIT_ORDER = ("train", "validation", "test")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+CLUTTER = {".ds_store", "thumbs.db", "desktop.ini"}
+NEAR_THRESHOLD = 10  # bits out of 64: candidates, then confirmed on thumbnails
+NEAR_CORRELATION = 0.97  # thumbnails of true near-duplicates correlate at 0.99+
+FLAT_STD = 3.0  # grey levels: images this flat (blank, all background) are not near-matched
+HASH_SIDE = 32  # the image is shrunk to 32x32 grey before its DCT
+
+
+@lru_cache(maxsize=1)
+def _dct_matrix(n: int = HASH_SIDE) -> np.ndarray:
+    """The orthonormal DCT-II matrix: D @ x @ D.T is the 2-D DCT of an n x n block x."""
+    k, i = np.mgrid[0:n, 0:n]
+    d = np.cos(np.pi * (2 * i + 1) * k / (2 * n)) * np.sqrt(2 / n)
+    d[0] /= np.sqrt(2)
+    return d
+
+
+def thumbnail(image: Image.Image) -> np.ndarray:
+    """The image as a 32x32 grey uint8 array: what the near-duplicate checks compare."""
+    return np.asarray(image.convert("L").resize((HASH_SIDE, HASH_SIDE), Image.BILINEAR))
+
+
+def perceptual_hash(grey: np.ndarray) -> int:
+    """A 64-bit DCT hash of a 32x32 grey thumbnail.
+
+    Shrink to 32x32 grey, take the 8x8 lowest spatial frequencies of its DCT, and set one bit per
+    frequency that is above their median. Re-encoding, resizing and mild colour changes leave
+    most bits as they were; different images differ in about half of them.
+    """
+    d = _dct_matrix()
+    low = (d @ grey.astype(np.float64) @ d.T)[:8, :8].ravel()
+    bits = low > np.median(low[1:])
+    return int(np.packbits(bits).view(">u8")[0])
+
+
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation of two thumbnails: 1 = same picture, whatever brightness and contrast."""
+    a = a.astype(np.float64) - a.mean()
+    b = b.astype(np.float64) - b.mean()
+    return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum() + 1e-12))
+
+
+def examine_file(path: str) -> dict:
+    """Everything the audit needs from one file: byte hash, format, mode, size, perceptual hash."""
+    out = {"path": path, "sha256": None, "format": None, "mode": None, "size": None, "phash": None,
+           "thumb": None, "flat": False, "error": None}  # fmt: skip
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        out["error"] = f"cannot read the file ({exc.strerror or exc})"
+        return out
+    out["sha256"] = hashlib.sha256(data).hexdigest()
+    if not data:
+        out["error"] = "empty file (0 bytes)"
+        return out
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            out["format"], out["mode"], out["size"] = image.format, image.mode, list(image.size)
+            image.draft("RGB", (HASH_SIDE * 2, HASH_SIDE * 2))  # JPEG: decode at reduced size, faster
+            image.load()
+            out["thumb"] = thumbnail(image)
+            out["phash"] = perceptual_hash(out["thumb"])
+            out["flat"] = float(out["thumb"].std()) < FLAT_STD
+    except Exception as exc:  # any decoding failure means the file is unusable
+        out["error"] = f"cannot be decoded ({exc or type(exc).__name__})"
+    return out
+
+
+@dataclass
+class AuditReport:
+    """What :func:`audit` found. ``str(report)`` is the text report, ``as_dict()`` the JSON one."""
+
+    root: str
+    counts: dict[str, dict[str, int]]
+    class_weights: dict[int, float]
+    sizes: dict[str, int]
+    modes: dict[str, int]
+    formats: dict[str, int]
+    unreadable: list[dict]  # {"path", "reason"}
+    layout_notes: list[str]
+    duplicate_groups: list[dict]  # {"files": [...], "splits": [...], "labels": [...], "kind": ...}
+    near_duplicates: list[dict]  # {"a", "b", "distance", "kind"}
+    near_threshold: int
+    n_files: int
+    seconds: float = 0.0
+    flat_images: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def duplicate_summary(self) -> dict[str, int]:
+        kinds = Counter(g["kind"] for g in self.duplicate_groups)
+        return {k: kinds.get(k, 0) for k in ("within split", "across splits", "both labels")}
+
+    @property
+    def leaks(self) -> int:
+        """Groups or pairs that put one image in two splits."""
+        return self.duplicate_summary()["across splits"] + sum(
+            1 for p in self.near_duplicates if p["kind"] in ("across splits", "across splits, both labels")
+        )
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["class_weights"] = {str(k): v for k, v in self.class_weights.items()}
+        d["duplicate_summary"] = self.duplicate_summary()
+        return d
+
+    def __str__(self) -> str:
+        return format_report(self)
+
+
+def balanced_class_weights(counts: dict[str, int]) -> dict[int, float]:
+    """``n_samples / (n_classes * n_class)`` per label: rare classes weigh more in the loss."""
+    total = sum(counts.get(c, 0) for c in CLASS_NAMES)
+    return {label: round(total / (len(CLASS_NAMES) * counts[c]), 3) if counts.get(c) else 0.0
+            for label, c in enumerate(CLASS_NAMES)}  # fmt: skip
+
+
+def _walk(root: Path) -> tuple[list[tuple[str, str, Path]], list[str]]:
+    """Every file as (split, class, path) and notes on anything outside the expected layout."""
+    found, notes = [], []
+    for split_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for class_dir in sorted(split_dir.iterdir()):
+            if not class_dir.is_dir():
+                if class_dir.name.lower() not in CLUTTER and not class_dir.name.startswith("."):
+                    notes.append(f"file outside a class folder: {class_dir}")
+                continue
+            if class_dir.name not in CLASS_NAMES:
+                notes.append(f"unexpected class folder {class_dir} (audited, but the loader will refuse it)")
+            for dirpath, dirnames, filenames in os.walk(class_dir):
+                dirnames.sort()
+                if Path(dirpath) != class_dir:
+                    notes.append(f"nested folder {dirpath} (audited, but the loader will refuse it)")
+                for name in sorted(filenames):
+                    if name.lower() in CLUTTER or name.startswith("."):
+                        continue
+                    path = Path(dirpath) / name
+                    if path.suffix.lower() not in IMAGE_EXTENSIONS:
+                        notes.append(f"not an image: {path}")
+                        continue
+                    found.append((split_dir.name, class_dir.name, path))
+    return found, notes
+
+
+def _examine_all(paths: list[str], workers: int, progress: bool) -> list[dict]:
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(paths), desc="auditing", unit="file")
+    results = []
+    if workers > 1 and len(paths) >= 2000:
+        import multiprocessing as mp
+
+        context = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+        with context.Pool(workers) as pool:
+            for r in pool.imap(examine_file, paths, chunksize=256):
+                results.append(r)
+                if bar:
+                    bar.update(1)
+    else:
+        for p in paths:
+            results.append(examine_file(p))
+            if bar:
+                bar.update(1)
+    if bar:
+        bar.close()
+    return results
+
+
+def _pair_kind(split_a: str, label_a: str, split_b: str, label_b: str) -> str | None:
+    if split_a != split_b:
+        return "across splits, both labels" if label_a != label_b else "across splits"
+    return "both labels" if label_a != label_b else None
+
+
+def _near_pairs(records: list[dict], threshold: int) -> list[dict]:
+    """Look-alike pairs in different splits or under different labels (hash, then thumbnails)."""
+    usable = [r for r in records if r["phash"] is not None and not r["flat"]]
+    if len(usable) < 2:
+        return []
+    hashes = np.array([r["phash"] for r in usable], dtype=np.uint64)
+    groups = np.array([f"{r['split']}/{r['label']}" for r in usable])
+    digests = [r["sha256"] for r in usable]
+    pairs = []
+    names = sorted(set(groups))
+    for i, ga in enumerate(names):
+        ia = np.flatnonzero(groups == ga)
+        for gb in names[i + 1:]:
+            ib = np.flatnonzero(groups == gb)
+            for start in range(0, len(ia), 512):  # chunks keep memory small
+                rows = ia[start:start + 512]
+                dist = np.bitwise_count(hashes[rows, None] ^ hashes[None, ib])
+                for r, c in zip(*np.nonzero(dist <= threshold)):
+                    a, b = usable[rows[r]], usable[ib[c]]
+                    if digests[rows[r]] == digests[ib[c]]:
+                        continue  # identical bytes: already an exact duplicate
+                    if correlation(a["thumb"], b["thumb"]) < NEAR_CORRELATION:
+                        continue  # similar hashes, different pictures (e.g. blank background)
+                    pairs.append({"a": a["rel"], "b": b["rel"], "distance": int(dist[r, c]),
+                                  "kind": _pair_kind(a["split"], a["label"], b["split"], b["label"])})  # fmt: skip
+    return pairs
+
+
+def audit(root: str | Path, near_threshold: int = NEAR_THRESHOLD, workers: int = 2, progress: bool = False) -> AuditReport:
+    """Audit the dataset under `root` (see the module docstring for what is checked)."""
+    import time
+
+    from .data import DataError
+
+    start = time.perf_counter()
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise DataError(f"Data folder {root} does not exist: give the folder that holds train/ and validation/.")
+    found, notes = _walk(root)
+    results = _examine_all([str(p) for _, _, p in found], workers, progress)
+    records = []
+    for (split, label, path), r in zip(found, results):
+        r.update(split=split, label=label, rel=path.relative_to(root).as_posix())
+        records.append(r)
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: {c: 0 for c in CLASS_NAMES})
+    for r in records:
+        counts[r["split"]][r["label"]] = counts[r["split"]].get(r["label"], 0) + 1
+    ok = [r for r in records if r["error"] is None]
+    by_digest = defaultdict(list)
+    for r in records:
+        if r["sha256"] and r["error"] != "empty file (0 bytes)":
+            by_digest[r["sha256"]].append(r)
+    groups = []
+    for members in by_digest.values():
+        if len(members) < 2:
+            continue
+        splits = sorted({m["split"] for m in members})
+        labels = sorted({m["label"] for m in members})
+        kind = "across splits" if len(splits) > 1 else "both labels" if len(labels) > 1 else "within split"
+        groups.append({"files": [m["rel"] for m in members], "splits": splits, "labels": labels, "kind": kind})
+    groups.sort(key=lambda g: g["files"][0])
+    train_counts = counts.get("train") or next(iter(counts.values()), {})
+    order = sorted(counts, key=lambda s: (SPLIT_ORDER.index(s) if s in SPLIT_ORDER else len(SPLIT_ORDER), s))
+    report = AuditReport(
+        root=str(root),
+        counts={s: dict(counts[s]) for s in order},
+        class_weights=balanced_class_weights(train_counts),
+        sizes=dict(Counter(f"{r['size'][0]}x{r['size'][1]}" for r in ok).most_common()),
+        modes=dict(Counter(r["mode"] for r in ok).most_common()),
+        formats=dict(Counter(r["format"] for r in ok).most_common()),
+        unreadable=[{"path": r["rel"], "reason": r["error"]} for r in records if r["error"]],
+        layout_notes=notes,
+        duplicate_groups=groups,
+        near_duplicates=_near_pairs(ok, near_threshold),
+        near_threshold=near_threshold,
+        n_files=len(records),
+        flat_images=sum(1 for r in ok if r["flat"]),
+    )
+    report.problems = _problems(report)
+    report.seconds = round(time.perf_counter() - start, 2)
+    return report
+
+
+def _problems(report: AuditReport) -> list[str]:
+    """One line per thing to fix before training."""
+    out = []
+    dup = report.duplicate_summary()
+    near = Counter(p["kind"] for p in report.near_duplicates)
+    if report.unreadable:
+        out.append(f"{len(report.unreadable)} unreadable file(s): replace or delete them")
+    if dup["across splits"] or near["across splits"] or near["across splits, both labels"]:
+        out.append(
+            f"LEAK: {dup['across splits']} exact and {near['across splits'] + near['across splits, both labels']} "
+            "near-duplicate(s) across splits: keep each image (and each patient) in one split only"
+        )
+    if dup["both labels"] or near["both labels"] or near["across splits, both labels"]:
+        n = dup["both labels"] + near["both labels"] + near["across splits, both labels"]
+        out.append(f"{n} image(s) under both labels: decide the right label, remove the other copy")
+    if dup["within split"]:
+        out.append(f"{dup['within split']} group(s) of exact duplicates within a split: they overweight those images")
+    for split, per in report.counts.items():
+        total = sum(per.values())
+        if total and min(per.values()) / total < 0.2:
+            out.append(f"{split} is imbalanced ({per}): use class weights or resampling, and report AUC, not accuracy")
+    if len(report.sizes) > 1:
+        out.append(f"{len(report.sizes)} different image sizes: they will be resized; check nothing is distorted")
+    return out
+
+
+def format_report(report: AuditReport, examples: int = 3) -> str:
+    """The human-readable audit report."""
+    lines = [f"Audit of {report.root}: {report.n_files} files in {report.seconds:.1f} s", ""]
+    lines.append(f"  {'split':<11}{'benign':>8}{'malignant':>11}{'total':>8}{'malignant %':>13}")
+    for split, per in report.counts.items():
+        total = sum(per.values())
+        frac = 100 * per.get("malignant", 0) / total if total else 0
+        lines.append(f"  {split:<11}{per.get('benign', 0):>8}{per.get('malignant', 0):>11}{total:>8}{frac:>12.1f}%")
+    lines.append(f"Balanced class weights (from train): {report.class_weights}")
+    fmt = lambda d: ", ".join(f"{k} ({v})" for k, v in d.items()) or "none"  # noqa: E731
+    lines.append(f"Image sizes: {fmt(report.sizes)}")
+    lines.append(f"Colour modes: {fmt(report.modes)}")
+    lines.append(f"Formats: {fmt(report.formats)}")
+    lines.append(f"Unreadable files: {len(report.unreadable) or 'none'}")
+    for u in report.unreadable[: examples * 3]:
+        lines.append(f"  {u['path']}: {u['reason']}")
+    for note in report.layout_notes[: examples * 3]:
+        lines.append(f"Layout: {note}")
+    dup = report.duplicate_summary()
+    n_files = sum(len(g["files"]) for g in report.duplicate_groups)
+    lines.append(f"Exact duplicates (identical bytes): {len(report.duplicate_groups)} group(s), {n_files} files")
+    for kind, n in dup.items():
+        lines.append(f"  {kind}: {n} group(s)")
+        for g in [g for g in report.duplicate_groups if g["kind"] == kind][:examples]:
+            lines.append(f"    {' = '.join(g['files'][:4])}{' ...' if len(g['files']) > 4 else ''}")
+    lines.append(
+        f"Near-duplicates across splits or labels (hashes within {report.near_threshold} of 64 bits, "
+        f"thumbnails correlate >= {NEAR_CORRELATION}): "
+        f"{len(report.near_duplicates)} pair(s)" + (f"; {report.flat_images} flat image(s) not compared" if report.flat_images else "")
+    )
+    for p in report.near_duplicates[: examples * 2]:
+        lines.append(f"  {p['a']} ~ {p['b']} ({p['kind']}, {p['distance']} bits)")
+    lines.append("")
+    if report.problems:
+        lines.append("To fix before training:")
+        lines += [f"  - {p}" for p in report.problems]
+    else:
+        lines.append("No problems found.")
+    return "\n".join(lines)
+
+
+def _run_cli(args) -> int:
+    from .cli import CourseError
+
+    try:
+        report = audit(args.root, near_threshold=args.threshold, workers=args.workers, progress=not args.json)
+    except (ValueError, OSError) as exc:
+        raise CourseError(str(exc)) from None
+    print(json.dumps(report.as_dict(), indent=2) if args.json else report)
+    return 0
+
+
+def register_cli(subparsers) -> None:
+    """Add ``cancer-course audit ROOT [--json]``."""
+    p = subparsers.add_parser(
+        "audit",
+        help="audit a dataset: counts, balance, sizes, unreadable files, duplicates and leaks",
+        description="Audit ROOT/<split>/<class>/ images: counts, class balance and weights, sizes and modes, "
+        "unreadable files, exact and near-duplicates within and across splits and labels.",
+    )
+    p.add_argument("root", metavar="ROOT")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--threshold", type=int, default=NEAR_THRESHOLD, help="near-duplicate distance in bits (of 64)")
+    p.add_argument("--workers", type=int, default=2, help="processes that read the images")
+    p.set_defaults(func=_run_cli)

@@ -1,0 +1,300 @@
+"""The exercise framework: problems that check themselves (after Kaggle's learntools).
+
+How a learner uses it, in an exercise notebook::
+
+    from cancer_course.exercises import ____
+    from cancer_course.exercises.ex02 import q1, q2
+
+    def squeeze_excitation(x, ratio=16, name="se"):
+        ...                          # the learner's code replaces the ____ placeholders
+        return ____
+
+    q1.check(squeeze_excitation)     # prints "Correct: ..." / "Incorrect: ..." / "Not attempted yet: ..."
+    q1.hint()                        # a first hint; q1.hint(2), q1.hint(3) say more
+    q1.solution()                    # shows one solution
+
+``check`` takes the learner's answer as its argument (the clearest way: the cell shows what is
+checked). Called with no argument, it looks the answer up by name in the notebook's globals
+(``q1.names``), as learntools does.
+
+``check`` never raises: it prints one line that starts with ``Correct``, ``Incorrect`` or
+``Not attempted yet``, so an exercise notebook runs to the end before the learner has answered.
+The result is kept as ``q1.last_result`` (a :class:`CheckResult`); ``q1.evaluate(answer)``
+returns it without printing. In Jupyter the printed line also carries the result as
+machine-readable display data (:data:`MIME_TYPE`), which the test suite reads from executed
+notebooks.
+
+Checks test behaviour - shapes, parameter counts, outputs on known inputs, the effect on a
+small training run - never the text of the code. Research and education only.
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+import textwrap
+import types
+from dataclasses import dataclass, field
+
+__all__ = [
+    "____",
+    "Placeholder",
+    "Problem",
+    "CheckResult",
+    "Incorrect",
+    "NotAttempted",
+    "CORRECT",
+    "INCORRECT",
+    "NOT_ATTEMPTED",
+    "MIME_TYPE",
+    "HISTORY",
+]
+
+CORRECT = "correct"
+INCORRECT = "incorrect"
+NOT_ATTEMPTED = "not_attempted"
+MIME_TYPE = "application/vnd.cancer-course.check+json"
+HISTORY: list = []  # every CheckResult shown in this Python process, in order (for tests)
+
+
+# ---------------------------------------------------------------------------------------------
+# The placeholder
+# ---------------------------------------------------------------------------------------------
+class Placeholder:
+    """``____``: marks the places a learner fills in. A check seeing it says "not attempted"."""
+
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "____"
+
+    __str__ = __repr__
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("____ is a placeholder: replace it with your answer, then run the cell again.")
+
+    for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__",
+                  "__rtruediv__", "__floordiv__", "__rfloordiv__", "__pow__", "__rpow__", "__neg__",
+                  "__int__", "__float__", "__index__", "__iter__", "__len__", "__call__", "__getitem__",
+                  "__lt__", "__le__", "__gt__", "__ge__", "__bool__"):
+        locals()[_name] = _refuse
+    del _name
+
+
+____ = Placeholder()
+
+
+def _mentions_placeholder(obj, seen=None) -> bool:
+    """True when a function (or one it defines inside) still refers to the name ``____``."""
+    code = getattr(obj, "__code__", None)
+    if code is None:
+        return False
+    stack = [code]
+    while stack:
+        c = stack.pop()
+        if "____" in c.co_names or "____" in c.co_freevars:
+            return True
+        stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+    return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------------------------
+class Incorrect(Exception):
+    """Raised inside a check: the message says what is wrong and what to look at."""
+
+
+class NotAttempted(Exception):
+    """Raised inside a check when an answer still holds the placeholder."""
+
+
+@dataclass
+class CheckResult:
+    """What a check found: ``status`` is ``correct``, ``incorrect`` or ``not_attempted``."""
+
+    problem: str
+    status: str
+    message: str = ""
+    details: dict = field(default_factory=dict)
+
+    @property
+    def correct(self) -> bool:
+        return self.status == CORRECT
+
+    def __bool__(self) -> bool:
+        return self.correct
+
+    def line(self) -> str:
+        label = {CORRECT: "Correct", INCORRECT: "Incorrect", NOT_ATTEMPTED: "Not attempted yet"}[self.status]
+        return f"{label}: {self.message}" if self.message else label
+
+    def as_dict(self) -> dict:
+        return {"problem": self.problem, "status": self.status, "message": self.message}
+
+
+_COLOURS = {CORRECT: "#1a7f37", INCORRECT: "#cf222e", NOT_ATTEMPTED: "#9a6700"}
+
+
+def _in_ipython() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is always there in a notebook
+        return False
+    return get_ipython() is not None
+
+
+def _show(text: str, html_text: str | None = None, payload: dict | None = None) -> None:
+    """Print ``text``; in Jupyter also as HTML and with the machine-readable payload."""
+    if _in_ipython():
+        from IPython.display import display
+
+        bundle = {"text/plain": text}
+        if html_text:
+            bundle["text/html"] = html_text
+        if payload is not None:
+            bundle[MIME_TYPE] = payload
+        display(bundle, raw=True)
+    else:
+        print(text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Problems
+# ---------------------------------------------------------------------------------------------
+class Problem:
+    """One exercise. Subclasses set the class attributes and write :meth:`_check`.
+
+    - ``id``: ``"02.1"`` (lesson . number), set by the lesson module;
+    - ``title``: what the learner builds, in a few words;
+    - ``names``: the notebook variables ``check()`` reads when called without arguments;
+    - ``hints``: from a nudge to nearly the answer (``hint(1)``, ``hint(2)``, ...);
+    - ``solution_code``: one right answer, as code (``solution()`` shows it; the tests run it);
+    - ``lesson``: where the learner can read about it.
+
+    ``_check(*answers)`` raises :class:`Incorrect` with a message for the learner, or returns
+    (optionally) a short sentence to add to the "Correct" line.
+    """
+
+    id: str = ""
+    title: str = ""
+    names: tuple[str, ...] = ()
+    hints: tuple[str, ...] = ()
+    solution_code: str = ""
+    lesson: str = ""
+
+    def __init__(self):
+        self.last_result: CheckResult | None = None
+
+    def __repr__(self) -> str:
+        return f"<problem {self.id}: {self.title}>"
+
+    # -- the learner's three calls -------------------------------------------------------------
+    def check(self, *answers) -> None:
+        """Check the answer(s) and print one line: Correct / Incorrect / Not attempted yet."""
+        result = self.evaluate(*answers) if answers else self.evaluate(*self._from_globals())
+        self.last_result = result
+        HISTORY.append(result)
+        colour = _COLOURS[result.status]
+        html_text = (f'<div style="color:{colour}"><b>{html.escape(result.line().split(":")[0])}</b>'
+                     f"{html.escape(result.line()[len(result.line().split(':')[0]):])}</div>")
+        _show(result.line(), html_text, payload=result.as_dict())
+
+    def hint(self, level: int = 1) -> None:
+        """Show hint number ``level`` (1 = a nudge; higher levels say more)."""
+        if not self.hints:
+            _show(f"Hint: no hints for {self.id}; see {self.lesson or 'the lesson'}.")
+            return
+        level = max(1, int(level))
+        text = self.hints[min(level, len(self.hints)) - 1]
+        more = (f" (hint {min(level, len(self.hints))} of {len(self.hints)}; "
+                f"q{self.number}.hint({level + 1}) says more)" if level < len(self.hints) else "")
+        _show(f"Hint{more}: {text}", f"<div><b>Hint</b>{html.escape(more)}: {html.escape(text)}</div>")
+
+    def solution(self) -> None:
+        """Show one right answer."""
+        code = textwrap.dedent(self.solution_code).strip()
+        where = f"\n(Explained in {self.lesson}.)" if self.lesson else ""
+        _show(f"Solution:\n{code}{where}",
+              f"<div><b>Solution:</b><pre>{html.escape(code)}</pre>{html.escape(where)}</div>")
+
+    @property
+    def number(self) -> str:
+        return self.id.split(".")[-1] if self.id else "N"
+
+    # -- machinery -----------------------------------------------------------------------------
+    def evaluate(self, *answers) -> CheckResult:
+        """The check's result, without printing it (what the tests call)."""
+        label = f"{self.id} {self.title}".strip()
+        names = ", ".join(f"`{n}`" for n in self.names) or "your answer"
+        if len(answers) < max(1, len(self.names)) and self.names:
+            answers = answers + (____,) * (len(self.names) - len(answers))
+        for answer in answers:
+            if answer is ____ or _contains_placeholder(answer):
+                return CheckResult(self.id, NOT_ATTEMPTED,
+                                   f"replace the ____ in {names} with your code, run that cell, then this one. "
+                                   f"Stuck? q{self.number}.hint()")
+        try:
+            extra = self._check(*answers)
+        except NotAttempted as exc:
+            return CheckResult(self.id, NOT_ATTEMPTED, str(exc))
+        except Incorrect as exc:
+            return CheckResult(self.id, INCORRECT, str(exc))
+        except Exception as exc:  # the learner's code failed while the check ran it
+            return CheckResult(self.id, INCORRECT,
+                               f"running {names} raised {type(exc).__name__}: {_first_line(exc)}. "
+                               "Run the cell that defines it on its own to see the whole traceback.")
+        message = f"{label}." + (f" {extra}" if extra else "")
+        return CheckResult(self.id, CORRECT, message)
+
+    def _check(self, *answers):  # pragma: no cover - every problem overrides it
+        raise NotImplementedError
+
+    def _from_globals(self) -> tuple:
+        namespace = _user_namespace()
+        missing = [n for n in self.names if n not in namespace]
+        if missing:
+            return (____,) * len(self.names)
+        return tuple(namespace[n] for n in self.names)
+
+
+def _first_line(exc: BaseException, limit: int = 300) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _contains_placeholder(answer) -> bool:
+    if callable(answer) and _mentions_placeholder(answer):
+        return True
+    if isinstance(answer, list | tuple | set):
+        return any(a is ____ for a in answer)
+    if isinstance(answer, dict):
+        return any(v is ____ for v in answer.values()) or any(k is ____ for k in answer)
+    return False
+
+
+def _user_namespace() -> dict:
+    if _in_ipython():
+        from IPython import get_ipython
+
+        return get_ipython().user_ns
+    frame = inspect.currentframe()
+    # the caller of check(): skip frames that belong to this module
+    while frame is not None and frame.f_globals.get("__name__") == __name__:
+        frame = frame.f_back
+    return frame.f_globals if frame is not None else {}
+
+
+def register(module_globals: dict, lesson: str) -> list[Problem]:
+    """Number the problems ``q1``, ``q2``... of a lesson module; returns them in order."""
+    problems = []
+    for name, value in list(module_globals.items()):
+        if name.startswith("q") and name[1:].isdigit() and isinstance(value, Problem):
+            value.id = f"{lesson}.{name[1:]}"
+            problems.append(value)
+    return sorted(problems, key=lambda p: int(p.number))

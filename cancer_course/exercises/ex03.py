@@ -1,0 +1,211 @@
+"""Exercises for lesson 03: the inception-style multi-scale block.
+
+q1 the multi-scale block · q2 branches of different widths · q3 the laptop profile's stage-3 block,
+by hand · q4 two stacked 3x3 convolutions against one 5x5.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._keras import build, expect_params, expect_shape, randomise, run
+from ._numbers import as_int, expect_count
+from .core import Incorrect, Problem, register
+
+LESSON = "lesson 03 (notebooks/03_multiscale_inception_block.ipynb)"
+BRANCH_VIEW = {1: 0, 2: 1, 3: 2, 4: 1}  # how far (in pixels) each branch sees around a position
+BRANCH_NAME = {1: "1x1", 2: "1x1 -> 3x3", 3: "1x1 -> 3x3 -> 3x3", 4: "3x3 max-pool -> 1x1"}
+
+
+def _conv(c_in, c_out, k):
+    return k * k * c_in * c_out + c_out
+
+
+def widths_params(c_in: int, widths) -> int:
+    """Parameters of a multi-scale block whose four branches have the given widths."""
+    f1, f2, f3, f4 = widths
+    return (_conv(c_in, f1, 1) + 4 * f1
+            + _conv(c_in, f2, 1) + _conv(f2, f2, 3) + 8 * f2
+            + _conv(c_in, f3, 1) + 2 * _conv(f3, f3, 3) + 12 * f3
+            + _conv(c_in, f4, 1) + 4 * f4)
+
+
+def _reach(model, channels: slice, size: int = 11, seed: int = 0) -> int:
+    """How far from a changed pixel the given output channels change (Chebyshev distance)."""
+    rng = np.random.default_rng(seed)
+    c_in = model.input.shape[-1]
+    x = rng.normal(size=(1, size, size, c_in)).astype("float32")
+    bumped = x.copy()
+    centre = size // 2
+    bumped[0, centre, centre, :] += 4.0
+    diff = np.abs(run(model, bumped) - run(model, x))[0][..., channels].max(axis=-1)
+    ys, xs = np.nonzero(diff > 1e-5)
+    if len(ys) == 0:
+        return -1
+    return int(max(np.abs(ys - centre).max(), np.abs(xs - centre).max()))
+
+
+def _check_branches(model, widths, call):
+    start = 0
+    for k, width in enumerate(widths, start=1):
+        reach = _reach(model, slice(start, start + width))
+        if reach != BRANCH_VIEW[k]:
+            seen = "nothing" if reach < 0 else f"a {2 * reach + 1}x{2 * reach + 1} window"
+            want = 2 * BRANCH_VIEW[k] + 1
+            raise Incorrect(
+                f"{call}: output channels {start}-{start + width - 1} should be branch {k} ({BRANCH_NAME[k]}), "
+                f"which sees a {want}x{want} window around each position, but they see {seen}. Check that "
+                f"branch {k} has the right layers and width, and concatenate the branches in the order b1, b2, b3, b4.")
+        start += width
+
+
+class MultiscaleBlock(Problem):
+    title = "the multi-scale block"
+    names = ("multiscale_block",)
+    lesson = LESSON + ", section 2"
+    hints = (
+        "Four branches read the same input x: b1 1x1; b2 1x1 -> 3x3; b3 1x1 -> 3x3 -> 3x3; b4 3x3 max-pool "
+        "(stride 1) -> 1x1. Each convolution has `branch_filters` filters, BN and ReLU.",
+        "Keep height and width everywhere: padding='same' and stride 1, also on the max-pool "
+        "(layers.MaxPooling2D(3, strides=1, padding='same')). Then layers.Concatenate(axis=-1)([b1, b2, b3, b4]).",
+        "b1 = conv_bn(x, f, 1, ...); b2 = conv_bn(conv_bn(x, f, 1, ...), f, 3, ...); b3 = conv_bn(conv_bn(conv_bn(x, "
+        "f, 1, ...), f, 3, ...), f, 3, ...); b4 = conv_bn(MaxPooling2D(3, strides=1, padding='same')(x), f, 1, ...)",
+    )
+    solution_code = '''
+    def multiscale_block(x, branch_filters=64, name="multiscale"):
+        f = branch_filters
+        b1 = conv_bn(x, f, 1, f"{name}_b1_1x1")
+        b2 = conv_bn(conv_bn(x, f, 1, f"{name}_b2_1x1"), f, 3, f"{name}_b2_3x3")
+        b3 = conv_bn(x, f, 1, f"{name}_b3_1x1")
+        b3 = conv_bn(conv_bn(b3, f, 3, f"{name}_b3_3x3a"), f, 3, f"{name}_b3_3x3b")
+        b4 = layers.MaxPooling2D(3, strides=1, padding="same", name=f"{name}_b4_pool")(x)
+        b4 = conv_bn(b4, f, 1, f"{name}_b4_1x1")
+        return layers.Concatenate(axis=-1, name=f"{name}_concat")([b1, b2, b3, b4])
+    '''
+
+    def _check(self, multiscale_block):
+        from .. import blocks
+
+        model, call = build(multiscale_block, (11, 11, 32), "multiscale_block", branch_filters=16)
+        got = tuple(model.output.shape)
+        if got[1:3] != (11, 11):
+            raise Incorrect(f"{call} changed the height and width to {got[1:3]}: every branch must keep them "
+                            "(padding='same', stride 1, also on the max-pool) so that they can be concatenated.")
+        expect_shape(model, (None, 11, 11, 64), call,
+                     "four branches of branch_filters = 16 channels each, concatenated along the channels: 4 x 16.")
+        expect_params(model, sum(blocks.multiscale_params(32, 16)), call,
+                      "four 1x1 convs from the input (32*16 + 16 each), three 3x3 convs 16 -> 16 (9*16*16 + 16 each) "
+                      "and seven BNs (4*16 each). The max-pool and the concatenation have none.")
+        randomise(model, seed=4)
+        _check_branches(model, (16, 16, 16, 16), call)
+        return "Four receptive fields (1, 3, 5 and a pooled 3), side by side."
+
+
+class BranchWidths(Problem):
+    title = "a multi-scale block with branches of different widths"
+    names = ("multiscale_block_widths",)
+    lesson = LESSON + ", section 1"
+    hints = (
+        "The same four branches as in q1, but branch k has widths[k - 1] filters in *every* one of its convolutions.",
+        "Unpack first: f1, f2, f3, f4 = widths. The output has f1 + f2 + f3 + f4 channels.",
+        "b3 = conv_bn(conv_bn(conv_bn(x, f3, 1, ...), f3, 3, ...), f3, 3, ...) and so on for each branch; "
+        "concatenate b1, b2, b3, b4 in that order.",
+    )
+    solution_code = '''
+    def multiscale_block_widths(x, widths=(64, 64, 64, 64), name="msw"):
+        f1, f2, f3, f4 = widths
+        b1 = conv_bn(x, f1, 1, f"{name}_b1_1x1")
+        b2 = conv_bn(conv_bn(x, f2, 1, f"{name}_b2_1x1"), f2, 3, f"{name}_b2_3x3")
+        b3 = conv_bn(x, f3, 1, f"{name}_b3_1x1")
+        b3 = conv_bn(conv_bn(b3, f3, 3, f"{name}_b3_3x3a"), f3, 3, f"{name}_b3_3x3b")
+        b4 = layers.MaxPooling2D(3, strides=1, padding="same", name=f"{name}_b4_pool")(x)
+        b4 = conv_bn(b4, f4, 1, f"{name}_b4_1x1")
+        return layers.Concatenate(axis=-1, name=f"{name}_concat")([b1, b2, b3, b4])
+    '''
+
+    def _check(self, multiscale_block_widths):
+        widths = (8, 12, 4, 6)
+        model, call = build(multiscale_block_widths, (11, 11, 16), "multiscale_block_widths", widths=widths)
+        expect_shape(model, (None, 11, 11, sum(widths)), call,
+                     f"the branches' widths add up: {' + '.join(map(str, widths))} = {sum(widths)} channels, at the "
+                     "input's height and width.")
+        expected = widths_params(16, widths)
+        got = model.count_params()
+        if got != expected:
+            for order in ((12, 8, 4, 6), (8, 12, 6, 4), (8, 4, 12, 6), (6, 4, 12, 8)):
+                if got == widths_params(16, order):
+                    raise Incorrect(f"{call} has {got:,} parameters, as if the widths were {order}: branch k must "
+                                    "use widths[k - 1] (b1 the first, b4 the last), in all of its convolutions.")
+            raise Incorrect(f"{call} has {got:,} parameters but it should have {expected:,}: branch k uses "
+                            "widths[k - 1] filters in every convolution of that branch (b3 has three).")
+        randomise(model, seed=5)
+        _check_branches(model, widths, call)
+        return f"widths {widths} give {sum(widths)} channels and {expected:,} parameters from 16 input channels."
+
+
+class LaptopStage3(Problem):
+    title = "the laptop profile's stage-3 block, by hand"
+    names = ("ms_out_channels", "ms_params")
+    lesson = LESSON + ", section 3"
+    hints = (
+        "In the laptop profile every filter count is halved (width 0.5): the block reads 128 * 0.5 = 64 channels "
+        "and each branch has 64 * 0.5 = 32 filters.",
+        "Four 1x1 convolutions read the input (64 -> 32), three 3x3 convolutions work at 32 -> 32, and there "
+        "are seven BNs of 32 channels (4 numbers each).",
+        "ms_out_channels = 4 * 32; ms_params = 4 * (64*32 + 32) + 3 * (9*32*32 + 32) + 7 * 4 * 32",
+    )
+    solution_code = '''
+    ms_out_channels = 4 * 32
+    ms_params = 4 * (64 * 32 + 32) + 3 * (9 * 32 * 32 + 32) + 7 * 4 * 32
+    '''
+
+    def _check(self, ms_out_channels, ms_params):
+        channels = as_int(ms_out_channels, "ms_out_channels")
+        if channels != 128:
+            raise Incorrect(f"`ms_out_channels` = {channels}: four branches of 32 filters, concatenated, "
+                            "give 4 x 32 = 128 channels." + (" (256 is the reference model's, at width 1.0.)"
+                                                             if channels == 256 else ""))
+        expected = widths_params(64, (32,) * 4)
+        expect_count(ms_params, expected, "ms_params", {
+            widths_params(128, (64,) * 4): "that is the reference model's block (128 -> 4 x 64); in the laptop "
+                                           "profile both the input and the branches are half as wide.",
+            expected - 7 * 4 * 32: "you left out the seven BNs (4 * 32 each).",
+            expected - 7 * 2 * 32: "BN has 4 numbers per channel (2 trainable, 2 moving statistics), not 2.",
+            expected - 7 * 32: "you left out the convolutions' biases (32 per convolution, seven convolutions).",
+            4 * _conv(64, 32, 1) + 2 * _conv(32, 32, 3) + 6 * 4 * 32: "branch 3 has *two* 3x3 convolutions "
+                                                                      "(and so one more BN).",
+        }, "Four 1x1 convs 64 -> 32, three 3x3 convs 32 -> 32, seven BNs of 32 channels.")
+        return f"{expected:,} parameters, 128 channels."
+
+
+class StackedVersus5x5(Problem):
+    title = "two stacked 3x3 convolutions against one 5x5"
+    names = ("two_3x3_params", "one_5x5_params")
+    lesson = LESSON + ", section 1"
+    hints = (
+        "Both see a 5x5 window. Count the weights of two 3x3 convolutions 64 -> 64 -> 64 and of one 5x5 "
+        "convolution 64 -> 64, biases included (no BN here).",
+        "A k x k convolution from c_in to c_out channels has k*k*c_in*c_out weights plus c_out biases.",
+        "two_3x3_params = 2 * (9*64*64 + 64); one_5x5_params = 25*64*64 + 64",
+    )
+    solution_code = '''
+    two_3x3_params = 2 * (3 * 3 * 64 * 64 + 64)
+    one_5x5_params = 5 * 5 * 64 * 64 + 64
+    '''
+
+    def _check(self, two_3x3_params, one_5x5_params):
+        two, one = 2 * _conv(64, 64, 3), _conv(64, 64, 5)
+        expect_count(two_3x3_params, two, "two_3x3_params",
+                     {_conv(64, 64, 3): "that is one 3x3 convolution; there are two.",
+                      2 * 9 * 64 * 64: "add the biases: 64 per convolution."},
+                     "Each 3x3 convolution 64 -> 64 has 3*3*64*64 weights and 64 biases.")
+        expect_count(one_5x5_params, one, "one_5x5_params", {25 * 64 * 64: "add the 64 biases."},
+                     "A 5x5 convolution 64 -> 64 has 5*5*64*64 weights and 64 biases.")
+        return f"the same 5x5 view for {two / one:.0%} of the weights, with an extra non-linearity in between."
+
+
+q1 = MultiscaleBlock()
+q2 = BranchWidths()
+q3 = LaptopStage3()
+q4 = StackedVersus5x5()
+PROBLEMS = register(globals(), "03")

@@ -1,0 +1,249 @@
+"""Exercises for lesson 04: CBAM attention.
+
+q1 channel attention (shared MLP) · q2 spatial attention · q3 CBAM, channel then spatial ·
+q4 CBAM's parameters by hand.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._keras import build, expect_shape, randomise, run
+from ._numbers import expect_count
+from .core import Incorrect, Problem, register
+
+LESSON = "lesson 04 (notebooks/04_cbam_attention.ipynb)"
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _weights(model):
+    found = {}
+    for w in model.weights:
+        found.setdefault(tuple(w.shape), np.asarray(w.numpy()))
+    return found
+
+
+def _channel_gates(x, w, c, r, descriptors=("avg", "max")):
+    w1, b1, w2, b2 = w[(c, r)], w[(r,)], w[(r, c)], w[(c,)]
+
+    def mlp(d):
+        return np.maximum(d @ w1 + b1, 0) @ w2 + b2
+
+    pooled = {"avg": x.mean(axis=(1, 2)), "max": x.max(axis=(1, 2))}
+    return _sigmoid(sum(mlp(pooled[d]) for d in descriptors))[:, None, None, :]
+
+
+def _spatial_map(x, kernel, bias, order=("mean", "max")):
+    import keras
+
+    maps = {"mean": x.mean(axis=-1, keepdims=True), "max": x.max(axis=-1, keepdims=True)}
+    stacked = np.concatenate([maps[o] for o in order], axis=-1).astype("float32")
+    logits = np.asarray(keras.ops.conv(stacked, kernel, padding="same")) + bias
+    return _sigmoid(logits)
+
+
+def _channel_weights(model, c, r, call):
+    w = _weights(model)
+    if not all(s in w for s in ((c, r), (r,), (r, c), (c,))):
+        raise Incorrect(f"{call}: the shared MLP should be two Dense layers with kernels {(c, r)} and {(r, c)} "
+                        f"(with biases); your weights have shapes {sorted({tuple(v.shape) for v in model.weights})}.")
+    return w
+
+
+def _spatial_weights(model, k, call):
+    w = _weights(model)
+    if (k, k, 2, 1) not in w or (1,) not in w:
+        raise Incorrect(f"{call}: spatial attention has one {k}x{k} convolution from the 2 maps (channel mean and "
+                        f"channel max) to 1 map, kernel shape {(k, k, 2, 1)}; your weights have shapes "
+                        f"{sorted({tuple(v.shape) for v in model.weights})}.")
+    return w[(k, k, 2, 1)], w[(1,)]
+
+
+class ChannelAttention(Problem):
+    title = "CBAM's channel attention"
+    names = ("channel_attention",)
+    lesson = LESSON + ", section 1"
+    hints = (
+        "Two descriptors of shape (1, 1, C): the average and the maximum of each channel over all positions. Both go "
+        "through the *same* MLP (C -> C // ratio with ReLU -> C); add the two results, then a sigmoid gives the gates.",
+        "Create the two Dense layers once (hidden = layers.Dense(C // ratio, activation='relu'); out = "
+        "layers.Dense(C)), then call them on both descriptors: out(hidden(avg)) and out(hidden(mx)).",
+        "avg = GlobalAveragePooling2D(keepdims=True)(x); mx = GlobalMaxPooling2D(keepdims=True)(x); "
+        "gates = Activation('sigmoid')(Add()([out(hidden(avg)), out(hidden(mx))])); return Multiply()([x, gates])",
+    )
+    solution_code = '''
+    def channel_attention(x, ratio=8, name="ca"):
+        channels = x.shape[-1]
+        hidden = layers.Dense(max(1, channels // ratio), activation="relu", name=f"{name}_mlp_hidden")
+        out = layers.Dense(channels, name=f"{name}_mlp_out")
+        avg = layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_avg_pool")(x)
+        mx = layers.GlobalMaxPooling2D(keepdims=True, name=f"{name}_max_pool")(x)
+        logits = layers.Add(name=f"{name}_logits")([out(hidden(avg)), out(hidden(mx))])
+        gates = layers.Activation("sigmoid", name=f"{name}_gates")(logits)
+        return layers.Multiply(name=f"{name}_scale")([x, gates])
+    '''
+
+    def _check(self, channel_attention):
+        from .. import blocks
+
+        model, call = build(channel_attention, (6, 6, 32), "channel_attention", ratio=8)
+        expect_shape(model, (None, 6, 6, 32), call, "channel attention rescales the channels and keeps the shape.")
+        shared = blocks.dense_params(32, 4) + blocks.dense_params(4, 32)
+        got = model.count_params()
+        if got == 2 * shared:
+            raise Incorrect(f"{call} has {got:,} parameters, twice the shared MLP's {shared:,}: you made one MLP per "
+                            "descriptor. Create the two Dense layers once and call the same layers on both.")
+        if got != shared:
+            raise Incorrect(f"{call} has {got:,} parameters but it should have {shared:,}: one shared MLP, "
+                            "Dense 32 -> 32 // 8 = 4 (ReLU) and Dense 4 -> 32, with biases (32*4 + 4 + 4*32 + 32).")
+        randomise(model, seed=6, scale=0.3)
+        w = _channel_weights(model, 32, 4, call)
+        x = np.random.default_rng(0).normal(0.5, 1.0, size=(2, 6, 6, 32)).astype("float32")
+        out = run(model, x)
+        if np.allclose(out, x * _channel_gates(x, w, 32, 4), atol=1e-4):
+            return "Average and max descriptors, one shared MLP, added, then a sigmoid."
+        for descriptors, message in [
+            (("avg",), "your gates use only the average-pooled descriptor: CBAM adds the max-pooled one too."),
+            (("max",), "your gates use only the max-pooled descriptor: CBAM adds the average-pooled one too."),
+        ]:
+            if np.allclose(out, x * _channel_gates(x, w, 32, 4, descriptors), atol=1e-4):
+                raise Incorrect(message)
+        raise Incorrect(f"{call}: the output is not x * sigmoid(MLP(avg) + MLP(max)). Check that the MLP's first "
+                        "layer has ReLU and its second none, that the two MLP outputs are *added* before one sigmoid, "
+                        "and that the gates multiply the input.")
+
+
+class SpatialAttention(Problem):
+    title = "CBAM's spatial attention"
+    names = ("spatial_attention",)
+    lesson = LESSON + ", section 2"
+    hints = (
+        "At every position, take the mean and the max over the channels: two maps of shape (H, W, 1). A "
+        "kernel_size x kernel_size convolution with one filter and a sigmoid turns them into one value per position.",
+        "ChannelPool('mean') and ChannelPool('max') (from cancer_course.blocks) compute the two maps; "
+        "layers.Concatenate(axis=-1) stacks them; Conv2D(1, kernel_size, padding='same') then a sigmoid.",
+        "maps = Concatenate()([ChannelPool('mean')(x), ChannelPool('max')(x)]); "
+        "attention = Activation('sigmoid')(Conv2D(1, kernel_size, padding='same')(maps)); "
+        "return Multiply()([x, attention])",
+    )
+    solution_code = '''
+    def spatial_attention(x, kernel_size=7, name="sa"):
+        mean_map = ChannelPool("mean", name=f"{name}_channel_mean")(x)
+        max_map = ChannelPool("max", name=f"{name}_channel_max")(x)
+        maps = layers.Concatenate(axis=-1, name=f"{name}_mean_max")([mean_map, max_map])
+        logits = layers.Conv2D(1, kernel_size, padding="same", name=f"{name}_conv")(maps)
+        attention = layers.Activation("sigmoid", name=f"{name}_map")(logits)
+        return layers.Multiply(name=f"{name}_out")([x, attention])
+    '''
+
+    def _check(self, spatial_attention):
+        from .. import blocks
+
+        model, call = build(spatial_attention, (9, 9, 32), "spatial_attention", kernel_size=7)
+        expect_shape(model, (None, 9, 9, 32), call, "spatial attention rescales positions and keeps the shape "
+                     "(padding='same' on the convolution).")
+        expected = blocks.conv_params(2, 1, 7)
+        got = model.count_params()
+        if got == blocks.conv_params(32, 1, 7):
+            raise Incorrect(f"{call} has {got:,} parameters, a 7x7 convolution over all 32 channels: the "
+                            "convolution reads only the 2 maps (channel mean and channel max): 7*7*2 + 1 = 99.")
+        if got != expected:
+            raise Incorrect(f"{call} has {got:,} parameters but it should have {expected}: one 7x7 convolution "
+                            "from 2 maps to 1, with its bias (7*7*2 + 1). Pooling over channels has no weights.")
+        randomise(model, seed=7, scale=0.3)
+        kernel, bias = _spatial_weights(model, 7, call)
+        x = np.random.default_rng(0).normal(0.5, 1.0, size=(2, 9, 9, 32)).astype("float32")
+        out = run(model, x)
+        for order in (("mean", "max"), ("max", "mean")):
+            if np.allclose(out, x * _spatial_map(x, kernel, bias, order), atol=1e-4):
+                return "One attention value per position, from the channel-mean and channel-max maps."
+        ratio = out / x
+        if not np.allclose(ratio, ratio[..., :1], atol=1e-3):
+            raise Incorrect(f"{call}: at each position every channel should be multiplied by the *same* value "
+                            "(a map of shape (H, W, 1)); yours multiplies channels differently.")
+        raise Incorrect(f"{call}: the output is not x * sigmoid(conv(mean and max over channels)). Check the two "
+                        "maps (mean and max over the last axis), padding='same', and the sigmoid.")
+
+
+class Cbam(Problem):
+    title = "CBAM: channel attention, then spatial attention"
+    names = ("cbam",)
+    lesson = LESSON + ", section 3"
+    hints = (
+        "CBAM is your two functions in a row. Which comes first?",
+        "First refine the channels (channel_attention), then decide where to look on the refined map "
+        "(spatial_attention).",
+        "return spatial_attention(channel_attention(x, ratio, ...), kernel_size, ...)",
+    )
+    solution_code = '''
+    def cbam(x, ratio=8, kernel_size=7, name="cbam"):
+        x = channel_attention(x, ratio=ratio, name=f"{name}_channel")
+        return spatial_attention(x, kernel_size=kernel_size, name=f"{name}_spatial")
+    '''
+
+    def _check(self, cbam):
+        from .. import blocks
+
+        model, call = build(cbam, (9, 9, 32), "cbam", ratio=8, kernel_size=7)
+        expect_shape(model, (None, 9, 9, 32), call, "CBAM keeps the shape of its input.")
+        expected = blocks.cbam_params(32, 8, 7)
+        if model.count_params() != expected:
+            raise Incorrect(f"{call} has {model.count_params():,} parameters but it should have {expected:,}: the "
+                            "shared MLP (32*4 + 4 + 4*32 + 32 = 292) plus the 7x7 convolution over 2 maps (99). "
+                            "Check q1 and q2 first, and pass `ratio` and `kernel_size` on.")
+        randomise(model, seed=8, scale=0.3)
+        w = _channel_weights(model, 32, 4, call)
+        kernel, bias = _spatial_weights(model, 7, call)
+        x = np.random.default_rng(0).normal(0.5, 1.0, size=(2, 9, 9, 32)).astype("float32")
+        out = run(model, x)
+        for order in (("mean", "max"), ("max", "mean")):
+            refined = x * _channel_gates(x, w, 32, 4)
+            if np.allclose(out, refined * _spatial_map(refined, kernel, bias, order), atol=1e-4):
+                return "Channel attention first, then spatial attention on the refined map."
+            located = x * _spatial_map(x, kernel, bias, order)
+            if np.allclose(out, located * _channel_gates(located, w, 32, 4), atol=1e-4):
+                raise Incorrect(f"{call} applies spatial attention first: CBAM refines the channels first, then "
+                                "computes the spatial map from the *refined* feature map.")
+            if np.allclose(out, x * _channel_gates(x, w, 32, 4) * _spatial_map(x, kernel, bias, order), atol=1e-4):
+                raise Incorrect(f"{call} computes both attentions from the input, side by side: CBAM is sequential, "
+                                "the spatial map is computed from the output of channel attention.")
+        raise Incorrect(f"{call}: the output is not spatial_attention(channel_attention(x)). Check q1 and q2 first.")
+
+
+class CountCbam(Problem):
+    title = "CBAM's parameters at 256 channels, by hand"
+    names = ("cbam_256_params",)
+    lesson = LESSON + ", section 4"
+    hints = (
+        "Two parts have weights: the shared MLP (counted once) and the spatial convolution.",
+        "MLP: C*(C/r) + C/r + (C/r)*C + C with C = 256, r = 8. Spatial convolution: 7*7*2 weights + 1 bias.",
+        "cbam_256_params = 256*32 + 32 + 32*256 + 256 + 7*7*2 + 1",
+    )
+    solution_code = '''
+    cbam_256_params = (256 * 32 + 32) + (32 * 256 + 256) + (7 * 7 * 2 + 1)
+    '''
+
+    def _check(self, cbam_256_params):
+        from .. import blocks
+
+        mlp = blocks.dense_params(256, 32) + blocks.dense_params(32, 256)
+        expected = mlp + 99
+        expect_count(cbam_256_params, expected, "cbam_256_params", {
+            2 * mlp + 99: "you counted the MLP twice: it is shared by the two descriptors, so its weights exist once.",
+            mlp + blocks.conv_params(256, 1, 7): "the spatial convolution reads 2 maps (channel mean and max), "
+                                                 "not 256 channels: 7*7*2 + 1 = 99.",
+            mlp: "add the spatial attention's 7x7 convolution: 7*7*2 + 1 = 99.",
+            mlp + 98: "the spatial convolution has a bias too: 7*7*2 + 1 = 99.",
+            expected - 32 - 256 - 1: "add the biases: 32 + 256 in the MLP, 1 in the convolution.",
+        }, "Shared MLP 256 -> 32 -> 256 with biases, plus one 7x7 convolution from 2 maps to 1 with its bias.")
+        return f"{expected:,} parameters: {mlp:,} in the shared MLP, 99 in the spatial convolution."
+
+
+q1 = ChannelAttention()
+q2 = SpatialAttention()
+q3 = Cbam()
+q4 = CountCbam()
+PROBLEMS = register(globals(), "04")

@@ -1,0 +1,216 @@
+"""Exercises for lesson 05: the full model.
+
+q1 the stem · q2 the dense head · q3 the reference head's parameters, by hand ·
+q4 a model from ``build_model``'s knobs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._keras import build, counts, expect_shape, randomise, shape
+from ._numbers import expect_count
+from .core import Incorrect, Problem, register
+
+LESSON = "lesson 05 (notebooks/05_the_full_model.ipynb)"
+
+
+def _dense(n_in, n_out):
+    return n_in * n_out + n_out
+
+
+def head_params(c_in: int, units, bn: bool = True, output_units: int = 2) -> int:
+    total, n = 0, c_in
+    for u in units:
+        total += _dense(n, u) + (4 * u if bn else 0)
+        n = u
+    return total + _dense(n, output_units)
+
+
+class Stem(Problem):
+    title = "the stem"
+    names = ("stem",)
+    lesson = LESSON + ", section 2"
+    hints = (
+        "The stem shrinks the image by 4 in each direction before the expensive blocks: a strided convolution, "
+        "then a strided max-pool.",
+        "Conv2D(filters, 7, strides=2, padding='same') -> BatchNormalization -> ReLU -> "
+        "MaxPooling2D(3, strides=2, padding='same').",
+        "x = layers.Conv2D(filters, 7, strides=2, padding='same')(x); x = layers.BatchNormalization()(x); "
+        "x = layers.ReLU()(x); return layers.MaxPooling2D(3, strides=2, padding='same')(x)",
+    )
+    solution_code = '''
+    def stem(x, filters=64, name="stem"):
+        x = layers.Conv2D(filters, 7, strides=2, padding="same", name=f"{name}_conv")(x)
+        x = layers.BatchNormalization(name=f"{name}_bn")(x)
+        x = layers.ReLU(name=f"{name}_relu")(x)
+        return layers.MaxPooling2D(3, strides=2, padding="same", name=f"{name}_pool")(x)
+    '''
+
+    def _check(self, stem):
+        from .. import blocks
+
+        model, call = build(stem, (64, 64, 3), "stem", filters=64)
+        got = tuple(model.output.shape)
+        if got[1:3] == (32, 32):
+            raise Incorrect(f"{call} returned {shape(got)}: the stem shrinks 64 px to 16, by 2 twice - a stride-2 "
+                            "convolution *and* a stride-2 max-pool (3x3, padding='same').")
+        expect_shape(model, (None, 16, 16, 64), call,
+                     "Conv 7x7 stride 2 (64 -> 32 px), max-pool 3x3 stride 2 (32 -> 16 px), 64 channels; "
+                     "padding='same' on both.")
+        expected = blocks.conv_params(3, 64, 7) + 4 * 64
+        got_params = model.count_params()
+        if got_params == blocks.conv_params(3, 64, 3) + 4 * 64:
+            raise Incorrect(f"{call} has {got_params:,} parameters, those of a 3x3 convolution: the stem uses a "
+                            "large 7x7 kernel.")
+        if got_params == blocks.conv_params(3, 64, 7):
+            raise Incorrect(f"{call} has no BatchNormalization after the convolution (4*64 parameters missing).")
+        if got_params != expected:
+            raise Incorrect(f"{call} has {got_params:,} parameters but it should have {expected:,}: a 7x7 "
+                            "convolution 3 -> 64 with bias (7*7*3*64 + 64) and a BN (4*64).")
+        randomise(model, seed=9)
+        out = np.asarray(model(np.random.default_rng(0).normal(size=(1, 64, 64, 3)).astype("float32")))
+        if out.min() < 0:
+            raise Incorrect(f"{call} outputs negative values: a ReLU follows the BN.")
+        small, call = build(stem, (32, 32, 3), "stem", filters=16)
+        expect_shape(small, (None, 8, 8, 16), call, "use the `filters` argument for the convolution.")
+        return "224 px in, 56 px out in the reference model: 4 times smaller in each direction."
+
+
+class Head(Problem):
+    title = "the dense head"
+    names = ("head",)
+    lesson = LESSON + ", section 2"
+    hints = (
+        "Global average pooling turns the (H, W, C) map into one vector of C numbers; then, for each (units, rate): "
+        "Dense -> BN -> ReLU -> Dropout; and finally Dense(2, softmax).",
+        "x = layers.GlobalAveragePooling2D()(x), then a loop over zip(units, rates); the last layer is "
+        "layers.Dense(2, activation='softmax').",
+        "for u, r in zip(units, rates): x = layers.Dropout(r)(layers.ReLU()(layers.BatchNormalization()("
+        "layers.Dense(u)(x))))",
+    )
+    solution_code = '''
+    def head(x, units=(1024, 512, 256), rates=(0.5, 0.4, 0.3), name="head"):
+        x = layers.GlobalAveragePooling2D(name=f"{name}_gap")(x)
+        for i, (u, rate) in enumerate(zip(units, rates), start=1):
+            x = layers.Dense(u, name=f"{name}_dense{i}")(x)
+            x = layers.BatchNormalization(name=f"{name}_bn{i}")(x)
+            x = layers.ReLU(name=f"{name}_relu{i}")(x)
+            x = layers.Dropout(rate, name=f"{name}_dropout{i}")(x)
+        return layers.Dense(2, activation="softmax", name=f"{name}_output")(x)
+    '''
+
+    def _check(self, head):
+        units, rates = (32, 16, 8), (0.5, 0.4, 0.3)
+        model, call = build(head, (4, 4, 64), "head", units=units, rates=rates)
+        got = tuple(model.output.shape)
+        if len(got) != 2:
+            raise Incorrect(f"{call} returned {shape(got)}: start with layers.GlobalAveragePooling2D() so the "
+                            "(H, W, C) feature map becomes one vector per image.")
+        expect_shape(model, (None, 2), call, "the output is Dense(2, softmax): p(benign), p(malignant).")
+        expected = head_params(64, units)
+        got_params = model.count_params()
+        if got_params == head_params(64, units, bn=False):
+            raise Incorrect(f"{call} has no BatchNormalization: each hidden Dense is followed by BN, then ReLU.")
+        if got_params != expected:
+            raise Incorrect(f"{call} has {got_params:,} parameters but it should have {expected:,}: Dense 64 -> 32 "
+                            "-> 16 -> 8, each with BN (4 per unit), then Dense 8 -> 2. Use the `units` argument.")
+        dropouts = [round(float(layer.rate), 3) for layer in model.layers if type(layer).__name__ == "Dropout"]
+        if dropouts != list(rates):
+            raise Incorrect(f"{call} has dropout rates {dropouts}; expected {list(rates)}: one Dropout after each "
+                            "hidden layer's ReLU, with the matching rate from `rates`.")
+        x = np.random.default_rng(0).normal(size=(3, 4, 4, 64)).astype("float32")
+        p = np.asarray(model(x, training=False))
+        if not np.allclose(p.sum(axis=1), 1, atol=1e-5) or p.min() < 0:
+            raise Incorrect(f"{call}: the two outputs of each image should be probabilities summing to 1: "
+                            "use activation='softmax' on the last Dense.")
+        return "GAP, three Dense -> BN -> ReLU -> Dropout layers, a 2-way softmax."
+
+
+class CountHead(Problem):
+    title = "the reference head's parameters, by hand"
+    names = ("head_params",)
+    lesson = LESSON + ", sections 3 and 4"
+    hints = (
+        "The head reads a vector of 512 numbers (global average pooling has no parameters). Count four Dense layers "
+        "(512 -> 1024 -> 512 -> 256 -> 2) and three BNs (1024, 512, 256 channels).",
+        "Dense n_in -> n_out: n_in*n_out + n_out. BN: 4 per channel. Dropout and ReLU: none.",
+        "head_params = (512*1024 + 1024) + 4*1024 + (1024*512 + 512) + 4*512 + (512*256 + 256) + 4*256 + (256*2 + 2)",
+    )
+    solution_code = '''
+    head_params = ((512 * 1024 + 1024) + 4 * 1024
+                   + (1024 * 512 + 512) + 4 * 512
+                   + (512 * 256 + 256) + 4 * 256
+                   + (256 * 2 + 2))
+    '''
+
+    def _check(self, head_params_answer):
+        units = (1024, 512, 256)
+        expected = head_params(512, units)
+        expect_count(head_params_answer, expected, "head_params", {
+            head_params(512, units, bn=False): "you left out the three BNs (4 per channel: 1024 + 512 + 256).",
+            expected - _dense(256, 2): "add the output layer, Dense 256 -> 2 (514).",
+            expected - 2 * (1024 + 512 + 256): "BN has 4 numbers per channel (gamma, beta, moving mean and "
+                                               "variance), not 2.",
+            head_params(512, units, output_units=1): "that is the sigmoid variant (one output unit); the "
+                                                     "reference has Dense(2, softmax).",
+            expected - (1024 + 512 + 256 + 2): "add the biases: one per unit of each Dense layer.",
+        }, "Four Dense layers 512 -> 1024 -> 512 -> 256 -> 2 with biases and three BNs.")
+        return f"{expected:,} parameters: {expected / 2_563_793:.0%} of the whole reference model."
+
+
+class BuildWithKnobs(Problem):
+    title = "a model from build_model's knobs"
+    names = ("my_model",)
+    lesson = LESSON + ", sections 5 and 6"
+    hints = (
+        "Everything is an argument of cancer_course.model.build_model: input_shape, width, blocks_per_stage, "
+        "head_units and output.",
+        "input_shape=(64, 64, 3), width=0.5, blocks_per_stage=(1, 1, 1), head_units=(128, 64, 32), output='sigmoid'.",
+        "my_model = build_model(input_shape=(64, 64, 3), width=0.5, blocks_per_stage=(1, 1, 1), "
+        "head_units=(128, 64, 32), output='sigmoid')",
+    )
+    solution_code = '''
+    my_model = build_model(input_shape=(64, 64, 3), width=0.5, blocks_per_stage=(1, 1, 1),
+                           head_units=(128, 64, 32), output="sigmoid")
+    '''
+
+    def _check(self, my_model):
+        import keras
+
+        from ..model import build_model, parameter_table
+
+        if not isinstance(my_model, keras.Model):
+            raise Incorrect(f"`my_model` should be a keras.Model (what build_model returns), not "
+                            f"{type(my_model).__name__}.")
+        if tuple(my_model.input_shape) != (None, 64, 64, 3):
+            raise Incorrect(f"`my_model` takes inputs of shape {shape(my_model.input_shape)}; "
+                            "it should take 64x64 colour images: input_shape=(64, 64, 3).")
+        if tuple(my_model.output_shape) != (None, 1):
+            raise Incorrect(f"`my_model` outputs shape {shape(my_model.output_shape)}; a sigmoid output is one unit "
+                            "per image, (None, 1): output='sigmoid'.")
+        p = np.asarray(my_model(np.random.default_rng(0).uniform(size=(2, 64, 64, 3)).astype("float32")))
+        if p.min() < 0 or p.max() > 1:
+            raise Incorrect("`my_model`'s output is not a probability in [0, 1]: output='sigmoid'.")
+        reference = build_model(input_shape=(64, 64, 3), width=0.5, blocks_per_stage=(1, 1, 1),
+                                head_units=(128, 64, 32), output="sigmoid")
+        want = {row["name"]: row["params"] for row in parameter_table(reference, level="stage")}
+        have = {row["name"]: row["params"] for row in parameter_table(my_model, level="stage")}
+        knobs = {"stem": "width", "stage1": "width or blocks_per_stage", "stage2": "width or blocks_per_stage",
+                 "stage3": "width", "stage4": "width or blocks_per_stage", "head": "head_units"}
+        for part, n in want.items():
+            if have.get(part) != n:
+                raise Incorrect(f"`my_model`'s {part} has {have.get(part, 0):,} parameters; with the requested knobs "
+                                f"it would have {n:,}: check {knobs.get(part, 'the arguments')}.")
+        if counts(my_model) != counts(reference):
+            raise Incorrect(f"`my_model` has {my_model.count_params():,} parameters; expected "
+                            f"{reference.count_params():,}.")
+        n = reference.count_params()
+        return f"{n:,} parameters: the same architecture, {2_563_793 / n:.0f} times smaller than the reference."
+
+
+q1 = Stem()
+q2 = Head()
+q3 = CountHead()
+q4 = BuildWithKnobs()
+PROBLEMS = register(globals(), "05")

@@ -1,0 +1,273 @@
+"""Exercises for lesson 06: the input pipeline and augmentation.
+
+q1 the reference augmentation as preprocessing layers · q2 a tf.data pipeline in the right order
+(cache, shuffle, batch, prefetch) · q3 where augmentation goes · q4 steps per epoch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._numbers import as_int
+from .core import Incorrect, Problem, register
+
+LESSON = "lesson 06 (input pipeline and augmentation; cancer_course/pipeline.py)"
+N_SOURCE = 20
+
+
+def _factor_pair(value) -> tuple[float, float]:
+    if isinstance(value, list | tuple):
+        return float(value[0]), float(value[1])
+    return -float(value), float(value)
+
+
+def _find(layers, kind):
+    return [layer for layer in layers if type(layer).__name__ == kind]
+
+
+class _Counter:
+    def __init__(self):
+        self.reads = 0
+
+
+def _source(counter: _Counter):
+    """A dataset of N_SOURCE (image, id) pairs that counts how often its elements are read."""
+    import tensorflow as tf
+
+    def read(i):
+        counter.reads += 1
+        return i
+
+    def load(i):
+        i = tf.py_function(read, [i], tf.int64)
+        i.set_shape(())
+        image = tf.fill((4, 4, 3), tf.cast(i, tf.float32))
+        return image, i
+
+    return tf.data.Dataset.range(N_SOURCE).map(load)
+
+
+def _epoch(ds) -> list[list[int]]:
+    return [list(map(int, np.asarray(y).reshape(-1))) for _, y in ds]
+
+
+def _is_prefetched(ds) -> bool:
+    return "Prefetch" in type(ds).__name__
+
+
+class Augmentation(Problem):
+    title = "the reference augmentation as preprocessing layers"
+    names = ("augmentation",)
+    lesson = LESSON + ": 'augmentation_layers'"
+    hints = (
+        "The reference used ImageDataGenerator(rotation_range=20, width_shift_range=0.2, height_shift_range=0.2, "
+        "zoom_range=0.2, horizontal_flip=True, fill_mode='nearest'). Each argument has a Keras 3 layer.",
+        "RandomFlip('horizontal'), RandomRotation(...), RandomTranslation(0.2, 0.2), RandomZoom(0.2), each geometric "
+        "layer with fill_mode='nearest'. RandomRotation's factor is a fraction of a full turn, not degrees.",
+        "keras.Sequential([layers.RandomFlip('horizontal'), layers.RandomRotation(20 / 360, fill_mode='nearest'), "
+        "layers.RandomTranslation(0.2, 0.2, fill_mode='nearest'), layers.RandomZoom(0.2, fill_mode='nearest')])",
+    )
+    solution_code = '''
+    augmentation = keras.Sequential([
+        layers.RandomFlip("horizontal"),
+        layers.RandomRotation(20 / 360, fill_mode="nearest"),
+        layers.RandomTranslation(0.2, 0.2, fill_mode="nearest"),
+        layers.RandomZoom(0.2, fill_mode="nearest"),
+    ], name="augmentation")
+    '''
+
+    def _check(self, augmentation):
+        import keras
+
+        if not isinstance(augmentation, keras.Sequential):
+            raise Incorrect(f"`augmentation` should be a keras.Sequential of preprocessing layers, not "
+                            f"{type(augmentation).__name__}.")
+        found = augmentation.layers
+        flips = _find(found, "RandomFlip")
+        if not flips:
+            raise Incorrect("no RandomFlip layer: horizontal_flip=True becomes layers.RandomFlip('horizontal').")
+        if flips[0].mode != "horizontal":
+            raise Incorrect(f"RandomFlip has mode {flips[0].mode!r}: the reference flips left-right only, "
+                            "RandomFlip('horizontal'). (A vertical flip may suit histology, but it is not the recipe.)")
+        rotations = _find(found, "RandomRotation")
+        if not rotations:
+            raise Incorrect("no RandomRotation layer: rotation_range=20 becomes layers.RandomRotation(20 / 360).")
+        low, high = _factor_pair(rotations[0].factor)
+        if abs(high - 20 / 360) > 1e-3 or abs(low + 20 / 360) > 1e-3:
+            degrees = f"±{high * 360:g} degrees" if abs(low + high) < 1e-9 else f"{low * 360:g} to {high * 360:g} degrees"
+            raise Incorrect(f"RandomRotation's factor {rotations[0].factor!r} rotates by {degrees}: the factor is a "
+                            "fraction of a full turn, so ±20 degrees is 20 / 360 ≈ 0.056.")
+        shifts = _find(found, "RandomTranslation")
+        if not shifts:
+            raise Incorrect("no RandomTranslation layer: width/height_shift_range=0.2 becomes "
+                            "layers.RandomTranslation(0.2, 0.2).")
+        shift = shifts[0]
+        if _factor_pair(shift.height_factor) != (-0.2, 0.2) or _factor_pair(shift.width_factor) != (-0.2, 0.2):
+            raise Incorrect(f"RandomTranslation has height_factor {shift.height_factor!r} and width_factor "
+                            f"{shift.width_factor!r}; the reference shifts by up to 20% each way: (0.2, 0.2).")
+        zooms = _find(found, "RandomZoom")
+        if not zooms:
+            raise Incorrect("no RandomZoom layer: zoom_range=0.2 becomes layers.RandomZoom(0.2).")
+        if _factor_pair(zooms[0].height_factor) != (-0.2, 0.2):
+            raise Incorrect(f"RandomZoom has height_factor {zooms[0].height_factor!r}; the reference zooms by up "
+                            "to 20% in or out: RandomZoom(0.2).")
+        for layer in rotations + shifts + zooms:
+            if layer.fill_mode != "nearest":
+                raise Incorrect(f"{type(layer).__name__} fills new pixels with fill_mode={layer.fill_mode!r}; the "
+                                "reference repeats the nearest edge pixel: fill_mode='nearest' (Keras' default is "
+                                "'reflect').")
+        images = np.random.default_rng(0).uniform(size=(4, 16, 16, 3)).astype("float32")
+        if not np.allclose(np.asarray(augmentation(images, training=False)), images):
+            raise Incorrect("`augmentation` changes images with training=False: augmentation must only act during "
+                            "training (no Rescaling or other fixed transform in this Sequential).")
+        out = np.asarray(augmentation(images, training=True))
+        if out.shape != images.shape:
+            raise Incorrect(f"`augmentation` turns a batch of shape {images.shape} into {out.shape}: augmentation "
+                            "must keep the image size.")
+        return "Flip, rotate ±20°, shift ±20%, zoom ±20%, nearest fill - and a no-op outside training."
+
+
+class Pipeline(Problem):
+    title = "a tf.data pipeline: cache, shuffle, batch, prefetch"
+    names = ("make_pipeline",)
+    lesson = LESSON + ": 'from_files'"
+    hints = (
+        "Four steps, and the order matters: cache (decode once), shuffle (a new order every epoch), batch, "
+        "prefetch (prepare the next batch while the model trains).",
+        "If you shuffle before caching, the cache stores the first epoch's order and replays it every epoch. If you "
+        "batch before shuffling, you only shuffle whole batches.",
+        "return ds.cache().shuffle(shuffle_buffer, seed=seed).batch(batch_size).prefetch(tf.data.AUTOTUNE)",
+    )
+    solution_code = '''
+    def make_pipeline(ds, batch_size, shuffle_buffer, seed=None):
+        ds = ds.cache()
+        ds = ds.shuffle(shuffle_buffer, seed=seed)
+        ds = ds.batch(batch_size)
+        return ds.prefetch(tf.data.AUTOTUNE)
+    '''
+
+    def _check(self, make_pipeline):
+        import tensorflow as tf
+
+        counter = _Counter()
+        ds = make_pipeline(_source(counter), batch_size=4, shuffle_buffer=N_SOURCE, seed=None)
+        if not isinstance(ds, tf.data.Dataset):
+            raise Incorrect(f"make_pipeline returned {type(ds).__name__}, not a tf.data.Dataset.")
+        first, second = _epoch(ds), _epoch(ds)
+        for epoch in (first, second):
+            flat = sorted(i for batch in epoch for i in batch)
+            if flat != list(range(N_SOURCE)):
+                raise Incorrect(f"one pass over the pipeline gave {len(flat)} elements for a source of {N_SOURCE}: an "
+                                "epoch must hold every element exactly once (no repeat() or take() here).")
+        if [len(b) for b in first][0] != 4:
+            raise Incorrect(f"the first batch holds {len(first[0])} elements with batch_size=4: batch with "
+                            ".batch(batch_size).")
+        order1, order2 = [i for b in first for i in b], [i for b in second for i in b]
+        if order1 == list(range(N_SOURCE)):
+            raise Incorrect("the elements come out in their original order: shuffle them (.shuffle(shuffle_buffer)).")
+        if all(sorted(b) == list(range(min(b), min(b) + len(b))) and min(b) % 4 == 0 for b in first + second):
+            raise Incorrect("every batch holds 4 consecutive elements: you shuffled whole batches. Shuffle the "
+                            "elements first, then batch.")
+        if counter.reads > N_SOURCE:
+            raise Incorrect(f"two epochs read the source {counter.reads} times for {N_SOURCE} elements: cache the "
+                            "decoded elements (.cache()) so that later epochs do not read and decode again.")
+        if order1 == order2:
+            raise Incorrect("both epochs come out in the same order: the cache stored the first shuffled order. "
+                            "Cache *before* shuffling, so that every epoch is shuffled anew.")
+        if not _is_prefetched(ds):
+            raise Incorrect("the last step should be .prefetch(tf.data.AUTOTUNE), so the next batch is prepared "
+                            "while the model trains on this one.")
+        return "Read and decoded once, a new order every epoch, batches ready in advance."
+
+
+class AugmentAfterCache(Problem):
+    title = "where augmentation goes"
+    names = ("make_training_pipeline",)
+    lesson = LESSON + ": 'from_files'"
+    hints = (
+        "Augmentation must give every epoch *new* random variations, and it is cheapest on whole batches.",
+        "Put augment after the cache (a cache before it would freeze one 'random' version) and after the batch; "
+        "prefetch stays last.",
+        "ds.cache().shuffle(...).batch(batch_size).map(lambda x, y: (augment(x, training=True), y), "
+        "num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)",
+    )
+    solution_code = '''
+    def make_training_pipeline(ds, augment, batch_size, seed=None):
+        ds = ds.cache().shuffle(1000, seed=seed).batch(batch_size)
+        ds = ds.map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+        return ds.prefetch(tf.data.AUTOTUNE)
+    '''
+
+    def _check(self, make_training_pipeline):
+        import tensorflow as tf
+
+        shapes = []
+
+        def augment(x, training=False):
+            shapes.append(x.shape.rank)
+            noise = tf.random.uniform(tf.shape(x), 0.1, 0.9) if training else tf.zeros_like(x)
+            return x + noise
+
+        counter = _Counter()
+        ds = make_training_pipeline(_source(counter), augment, 4)
+        if not isinstance(ds, tf.data.Dataset):
+            raise Incorrect(f"make_training_pipeline returned {type(ds).__name__}, not a tf.data.Dataset.")
+
+        def by_id():
+            seen = {}
+            for x, y in ds:
+                for image, i in zip(np.asarray(x), np.asarray(y).reshape(-1)):
+                    seen[int(i)] = image
+            return seen
+
+        first, second = by_id(), by_id()
+        if sorted(first) != list(range(N_SOURCE)):
+            raise Incorrect(f"one epoch should hold each of the {N_SOURCE} elements once; yours held {len(first)}.")
+        if all(np.allclose(first[i], i) for i in first):
+            raise Incorrect("the images come out unchanged: apply augment(x, training=True) with .map(...) "
+                            "(with training=False preprocessing layers do nothing).")
+        if all(np.allclose(first[i], second[i]) for i in first):
+            raise Incorrect("each image has the same 'random' augmentation in both epochs: augmentation runs before "
+                            "the cache, which stores its first result. Augment after .cache().")
+        if counter.reads > N_SOURCE:
+            raise Incorrect(f"two epochs read the source {counter.reads} times: keep the .cache() (before shuffling "
+                            "and augmenting).")
+        if shapes and min(shapes) < 4:
+            raise Incorrect("augment is called on single images: batch first, then augment whole batches "
+                            "(one vectorised call per batch is much faster).")
+        if not _is_prefetched(ds):
+            raise Incorrect("end with .prefetch(tf.data.AUTOTUNE).")
+        return "New variations every epoch, computed on whole batches, after the cache."
+
+
+class StepsPerEpoch(Problem):
+    title = "steps per epoch"
+    names = ("steps",)
+    lesson = LESSON + ": 'steps_per_epoch'"
+    hints = (
+        "How many batches does one pass over 1,000 images take with batch size 32?",
+        "1000 / 32 = 31.25: the last, smaller batch is a step too.",
+        "steps = math.ceil(1000 / 32)",
+    )
+    solution_code = '''
+    steps = math.ceil(1000 / 32)
+    '''
+
+    def _check(self, steps):
+        if isinstance(steps, float) and not float(steps).is_integer():
+            raise Incorrect(f"`steps` = {steps}: steps are whole batches; round up, the last partial batch is a "
+                            "step too (math.ceil).")
+        got = as_int(steps, "steps")
+        if got == 31:
+            raise Incorrect("`steps` = 31 drops the last 8 images: the last, partial batch is a step too "
+                            "(math.ceil(1000 / 32)), unless you batch with drop_remainder=True.")
+        if got != 32:
+            raise Incorrect(f"`steps` = {got}: one epoch over 1,000 images in batches of 32 is ceil(1000 / 32) steps.")
+        return "31 full batches and one of 8 images."
+
+
+q1 = Augmentation()
+q2 = Pipeline()
+q3 = AugmentAfterCache()
+q4 = StepsPerEpoch()
+PROBLEMS = register(globals(), "06")

@@ -1,0 +1,92 @@
+"""The audit finds what real datasets hide: duplicates, leaks, cross-label copies, bad files."""
+
+import io
+import json
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image, ImageEnhance
+
+from cancer_course import audit, cli
+
+
+def _tile(seed, size=48):
+    """A random smooth picture: different seeds give clearly different images."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.uniform(0, 255, (6, 6, 3)).astype(np.uint8)
+    return Image.fromarray(coarse).resize((size, size), Image.BICUBIC)
+
+
+@pytest.fixture()
+def leaky(tmp_path):
+    """Distinct images, then planted problems, each recorded for the assertions."""
+    root = tmp_path / "leaky"
+    seed = 0
+    for split, n in (("train", 8), ("validation", 3), ("test", 3)):
+        for cls in ("benign", "malignant"):
+            (root / split / cls).mkdir(parents=True)
+            for i in range(n):
+                _tile(seed).save(root / split / cls / f"{i}.png")
+                seed += 1
+    shutil.copy(root / "train/benign/0.png", root / "train/benign/copy.png")  # within split
+    shutil.copy(root / "train/malignant/1.png", root / "test/malignant/leak.png")  # across splits
+    shutil.copy(root / "train/benign/2.png", root / "train/malignant/both.png")  # under both labels
+    buffer = io.BytesIO()  # a re-encoded, resized, brightened copy: a near-duplicate, not identical
+    ImageEnhance.Brightness(Image.open(root / "train/benign/3.png").convert("RGB").resize((40, 40))).enhance(1.1).save(
+        buffer, "JPEG", quality=85
+    )
+    (root / "validation/benign/near.jpg").write_bytes(buffer.getvalue())
+    (root / "validation/malignant/broken.png").write_bytes(b"\x89PNG not really")
+    return root
+
+
+def test_counts_balance_and_weights(leaky):
+    report = audit.audit(leaky, workers=1)
+    assert report.counts["train"] == {"benign": 9, "malignant": 9}
+    assert report.class_weights == {0: 1.0, 1: 1.0}
+    assert audit.balanced_class_weights({"benign": 430, "malignant": 970}) == {0: 1.628, 1: 0.722}
+    assert report.sizes["48x48"] >= 30 and "40x40" in report.sizes
+    assert report.modes["RGB"] >= 30
+
+
+def test_finds_planted_duplicates_leaks_and_cross_label_copies(leaky):
+    report = audit.audit(leaky, workers=1)
+    kinds = {g["kind"]: g["files"] for g in report.duplicate_groups}
+    assert sorted(kinds["within split"]) == ["train/benign/0.png", "train/benign/copy.png"]
+    assert sorted(kinds["across splits"]) == ["test/malignant/leak.png", "train/malignant/1.png"]
+    assert sorted(kinds["both labels"]) == ["train/benign/2.png", "train/malignant/both.png"]
+    near = [(p["a"], p["b"], p["kind"]) for p in report.near_duplicates]
+    assert near == [("train/benign/3.png", "validation/benign/near.jpg", "across splits")]
+    assert report.leaks == 2
+    assert [u["path"] for u in report.unreadable] == ["validation/malignant/broken.png"]
+    text = str(report)
+    assert "LEAK" in text and "under both labels" in text and "broken.png" in text
+
+
+def test_clean_generated_set_has_no_problems(tmp_path):
+    from cancer_course.synth import generate_dataset
+
+    root = generate_dataset(tmp_path / "clean", image_size=32, n_train=12, n_validation=6, n_test=6)
+    report = audit.audit(root, workers=1)
+    assert report.duplicate_groups == [] and report.near_duplicates == [] and report.unreadable == []
+    assert report.problems == []
+
+
+def test_cli_json_and_text(leaky, capsys):
+    assert cli.main(["audit", str(leaky), "--json", "--workers", "1"]) == 0
+    parsed = json.loads(capsys.readouterr().out)
+    assert parsed["duplicate_summary"] == {"within split": 1, "across splits": 1, "both labels": 1}
+    assert parsed["class_weights"] == {"0": 1.0, "1": 1.0}
+    assert cli.main(["audit", str(leaky), "--workers", "1"]) == 0
+    assert "Balanced class weights (from train): {0: 1.0, 1: 1.0}" in capsys.readouterr().out
+    assert cli.main(["audit", str(leaky / "missing")]) == 2
+
+
+def test_pcam_has_687_duplicate_groups_and_no_leak(shared_data):
+    report = audit.audit(shared_data / "pcam", workers=2)  # about 15 s on 2 cores
+    assert report.counts == {"train": {"benign": 10000, "malignant": 10000},
+                             "validation": {"benign": 1500, "malignant": 1500}}  # fmt: skip
+    assert len(report.duplicate_groups) == 687
+    assert all(g["kind"] == "within split" and g["labels"] == ["malignant"] for g in report.duplicate_groups)
+    assert report.leaks == 0 and report.unreadable == []

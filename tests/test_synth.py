@@ -1,0 +1,140 @@
+"""The embedded dataset: layout, counts, determinism, manifest reuse, and colour not being enough."""
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cancer_course import cli, config, synth
+
+
+def _digests(root):
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def small_set(tmp_path_factory):
+    out = tmp_path_factory.mktemp("synth") / "set"
+    return synth.generate_dataset(out, image_size=32, n_train=10, n_validation=4, n_test=5, malignant_fraction=0.3)
+
+
+def test_layout_counts_and_manifest(small_set):
+    for split, n in (("train", 10), ("validation", 4), ("test", 5)):
+        benign = sorted((small_set / split / "benign").glob("*.png"))
+        malignant = sorted((small_set / split / "malignant").glob("*.png"))
+        assert len(benign) + len(malignant) == n
+        assert len(malignant) == round(n * 0.3)
+    manifest = json.loads((small_set / "manifest.json").read_text())
+    assert manifest["generator"] == synth.GENERATOR_VERSION
+    assert manifest["parameters"]["seed"] == 0 and manifest["parameters"]["image_size"] == 32
+    assert manifest["counts"]["train"] == {"benign": 7, "malignant": 3}
+    image = Image.open(small_set / "train" / "benign" / "train_benign_00000.png")
+    assert image.mode == "RGB" and image.size == (32, 32)
+
+
+def test_same_seed_gives_byte_identical_files(small_set, tmp_path):
+    again = synth.generate_dataset(tmp_path / "again", image_size=32, n_train=10, n_validation=4, n_test=5,
+                                   malignant_fraction=0.3)  # fmt: skip
+    assert _digests(again) == _digests(small_set)
+    other = synth.generate_dataset(tmp_path / "other", image_size=32, n_train=10, n_validation=4, n_test=5,
+                                   malignant_fraction=0.3, seed=1)  # fmt: skip
+    assert _digests(other)["train/benign/train_benign_00000.png"] != _digests(small_set)["train/benign/train_benign_00000.png"]
+
+
+def test_tiles_do_not_depend_on_generation_order():
+    params = synth.dataset_parameters(image_size=24, seed=3)
+    first = synth.render_tile(params, "test", 1, 5)
+    for i in range(3):  # other tiles in between change nothing
+        synth.render_tile(params, "train", 0, i)
+    assert np.array_equal(first, synth.render_tile(params, "test", 1, 5))
+    assert not np.array_equal(first, synth.render_tile(params, "validation", 1, 5))
+
+
+def test_confounder_marks_train_and_validation_only():
+    params = synth.dataset_parameters(image_size=40, confounder="corner")
+    clean = synth.dataset_parameters(image_size=40)
+    marked = sum(not np.array_equal(synth.render_tile(params, "train", 1, i), synth.render_tile(clean, "train", 1, i))
+                 for i in range(20))  # fmt: skip
+    assert marked >= 14  # 90 % of malignant training tiles carry the mark
+    assert all(np.array_equal(synth.render_tile(params, "test", 1, i), synth.render_tile(clean, "test", 1, i))
+               for i in range(10))  # fmt: skip
+
+
+def test_bad_options_are_explained():
+    with pytest.raises(ValueError, match="difficulty"):
+        synth.dataset_parameters(difficulty=1.5)
+    with pytest.raises(ValueError, match="confounder"):
+        synth.dataset_parameters(confounder="watermark")
+    with pytest.raises(ValueError, match="malignant_fraction"):
+        synth.dataset_parameters(malignant_fraction=-0.1)
+
+
+def test_ensure_dataset_generates_once_and_reuses(tmp_path, monkeypatch):
+    monkeypatch.setenv(config.ENV_DATA_DIR, str(tmp_path))
+    root = synth.ensure_dataset("smoke", n_train=6, n_validation=2, n_test=2, progress=False)
+    assert root.parent == tmp_path and root.name.startswith("embedded-")
+    stamp = (root / "manifest.json").stat().st_mtime_ns
+    assert synth.ensure_dataset("smoke", n_train=6, n_validation=2, n_test=2, progress=False) == root
+    assert (root / "manifest.json").stat().st_mtime_ns == stamp  # reused, not regenerated
+    other = synth.ensure_dataset("smoke", n_train=6, n_validation=2, n_test=2, seed=1, progress=False)
+    assert other != root
+    default = synth.ensure_dataset("smoke", progress=False)
+    assert default.name == "embedded-smoke"
+
+
+def _blobbiness(tile):
+    """Share of a tile's dark pixels that survive a 3x3 erosion: high when dark areas are big."""
+    grey = tile.mean(axis=2)
+    dark = grey < grey.mean() - 1.5 * grey.std()
+    core = dark[1:-1, 1:-1].copy()
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            core &= dark[dy:dy + grey.shape[0] - 2, dx:dx + grey.shape[1] - 2]
+    return core.sum() / max(dark.sum(), 1)
+
+
+def test_malignant_tiles_differ_in_space_not_in_mean_colour():
+    """Same mean colour (label-independent stain), but bigger dark nuclei in malignant tiles."""
+    params = synth.dataset_parameters(image_size=96)
+    tiles = {label: [synth.render_tile(params, "train", label, i) for i in range(30)] for label in (0, 1)}
+    means = {label: np.mean([t.reshape(-1, 3).mean(axis=0) for t in ts], axis=0) / 255 for label, ts in tiles.items()}
+    assert np.abs(means[0] - means[1]).max() < 0.04
+    blobs = {label: np.mean([_blobbiness(t) for t in ts]) for label, ts in tiles.items()}
+    assert blobs[1] > blobs[0] + 0.08
+
+
+def test_colour_statistics_alone_do_not_separate_the_classes():
+    """Required: a logistic regression on per-channel mean + std scores test AUC <= 0.75."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    params = synth.dataset_parameters(image_size=48)
+
+    def features(split, n):
+        x, y = [], []
+        for label in (0, 1):
+            for i in range(n):
+                t = synth.render_tile(params, split, label, i).reshape(-1, 3) / 255.0
+                x.append(np.concatenate([t.mean(axis=0), t.std(axis=0)]))
+                y.append(label)
+        return np.array(x), np.array(y)
+
+    x_train, y_train = features("train", 200)
+    x_test, y_test = features("test", 100)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(x_train, y_train)
+    assert roc_auc_score(y_test, model.predict_proba(x_test)[:, 1]) <= 0.75
+
+
+def test_cli_synth_writes_a_dataset(tmp_path, capsys):
+    assert cli.main(["synth", str(tmp_path / "cli"), "--image-size", "24", "--train", "4", "--validation", "2",
+                     "--test", "2", "--seed", "7", "--confounder", "stain"]) == 0  # fmt: skip
+    manifest = synth.read_manifest(tmp_path / "cli")
+    assert manifest["parameters"]["confounder"] == "stain" and manifest["parameters"]["seed"] == 7
+    assert "wrote" in capsys.readouterr().out
+    assert cli.main(["synth", str(tmp_path / "bad"), "--difficulty", "2"]) == 2
+    assert "difficulty" in capsys.readouterr().err
