@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from cancer_course.exercises.core import CORRECT, MIME_TYPE, NOT_ATTEMPTED
 from cancer_course.notebooks import all_notebooks, repo_root
 from cancer_course.runner import kernel_name
 
@@ -33,3 +34,9 @@ def test_notebook_runs_in_smoke_profile(path, monkeypatch):
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert injected and 'PROFILE = "smoke"' in injected[0].source
     assert os.environ["CANCER_COURSE_PROFILE"] == "smoke"
+    checks = [o["data"][MIME_TYPE]["status"] for c in nb.cells for o in c.get("outputs", [])
+              if MIME_TYPE in o.get("data", {})]
+    if path.parent.name == "solutions":  # every exercise check passes on the worked answers
+        assert checks and all(s == CORRECT for s in checks), checks
+    elif path.parent.name == "exercises":  # and none passes before the learner has answered
+        assert checks and all(s == NOT_ATTEMPTED for s in checks), checks

@@ -1,0 +1,269 @@
+"""Exercises for lesson 08: overfitting remedies and class imbalance.
+
+q1 a fair remedy experiment (configurations) · q2 recall at a fixed specificity · q3 focal loss by
+hand · q4 an oversampling pipeline that balances batches.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .core import Incorrect, Problem, register
+
+LESSON = "lesson 08 (overfitting and class imbalance; cancer_course/experiments.py)"
+
+
+class RemedyExperiment(Problem):
+    title = "a fair remedy experiment"
+    names = ("remedy_configs",)
+    lesson = LESSON + ": section 1, 'Config' and 'REMEDIES'"
+    hints = (
+        "A fair comparison changes one knob at a time against a baseline that changes none, then combines them. "
+        "experiments.Config(name, ...) takes only the knobs that differ from the baseline.",
+        "Four configurations: Config('baseline'); one with augmentation=1.0 only; one with label_smoothing=0.1 only; "
+        "one with both. Every name different.",
+        "[Config('baseline'), Config('augmentation', augmentation=1.0), Config('label smoothing 0.1', "
+        "label_smoothing=0.1), Config('both', augmentation=1.0, label_smoothing=0.1)]",
+    )
+    solution_code = '''
+    from cancer_course.experiments import Config
+
+    remedy_configs = [
+        Config("baseline"),
+        Config("augmentation", augmentation=1.0),
+        Config("label smoothing 0.1", label_smoothing=0.1),
+        Config("augmentation + label smoothing", augmentation=1.0, label_smoothing=0.1),
+    ]
+    '''
+
+    def _check(self, remedy_configs):
+        from dataclasses import fields
+
+        from ..experiments import Config
+
+        if not isinstance(remedy_configs, list | tuple) or not remedy_configs:
+            raise Incorrect(f"`remedy_configs` should be a list of experiments.Config, not "
+                            f"{type(remedy_configs).__name__}.")
+        for c in remedy_configs:
+            if not isinstance(c, Config):
+                raise Incorrect(f"{c!r} is not an experiments.Config: write Config('name', knob=value, ...).")
+        base = Config("_")
+        knobs = [f.name for f in fields(Config) if f.name not in ("name", "extra")]
+
+        def changed(c):
+            return {k: getattr(c, k) for k in knobs if getattr(c, k) != getattr(base, k)}
+
+        names = [c.name for c in remedy_configs]
+        if len(set(names)) != len(names):
+            raise Incorrect(f"two configurations share a name ({names}): each row of the table needs its own name.")
+        if changed(remedy_configs[0]):
+            raise Incorrect(f"the first configuration, {names[0]!r}, changes {changed(remedy_configs[0])}: start "
+                            "with the baseline, Config('baseline'), which changes nothing - every remedy is "
+                            "judged against it.")
+        wanted = {"augmentation": 1.0, "label_smoothing": 0.1}
+        rest = [changed(c) for c in remedy_configs[1:]]
+        for c, diff in zip(remedy_configs[1:], rest):
+            other = {k: v for k, v in diff.items() if k not in wanted}
+            if other:
+                raise Incorrect(f"{c.name!r} also changes {other}: this experiment compares only augmentation=1.0 and "
+                                "label_smoothing=0.1; any other difference would muddle the comparison.")
+            wrong = {k: v for k, v in diff.items() if v != wanted[k]}
+            if wrong:
+                raise Incorrect(f"{c.name!r} sets {wrong}; use augmentation=1.0 and label_smoothing=0.1.")
+        for knob, value in wanted.items():
+            if {knob: value} not in rest:
+                both = [d for d in rest if knob in d]
+                why = (" it only appears together with another knob, so its own effect cannot be told apart"
+                       if both else "")
+                raise Incorrect(f"no configuration changes {knob}={value} *alone*:{why} add "
+                                f"Config('...', {knob}={value}).")
+        if wanted not in rest:
+            raise Incorrect("no configuration combines both remedies: add one with augmentation=1.0 and "
+                            "label_smoothing=0.1, to see whether they add up.")
+        if len(remedy_configs) != 4:
+            raise Incorrect(f"{len(remedy_configs)} configurations; this experiment needs exactly four: the baseline, "
+                            "each remedy alone, and both (no duplicates).")
+        return "baseline, each remedy alone, then both: same data, seed and budget for every row."
+
+
+def _reference_recall(y, p, specificity):
+    negatives = np.sort(p[y == 0])
+    k = int(np.ceil(specificity * len(negatives))) - 1
+    threshold = negatives[min(max(k, 0), len(negatives) - 1)]
+    return float(np.mean(p[y == 1] > threshold))
+
+
+class RecallAtSpecificity(Problem):
+    title = "recall at a fixed specificity"
+    names = ("recall_at_specificity",)
+    lesson = LESSON + ": section 2, 'recall_at_specificity'"
+    hints = (
+        "Specificity is the share of *benign* images called benign. Choose the threshold from the benign scores "
+        "only: at least `specificity` of them must lie at or below it. Then measure recall on the malignant scores.",
+        "Sort the benign scores; with n of them, the threshold is the k-th smallest, k = ceil(specificity * n) "
+        "(index k - 1). Recall = share of malignant scores strictly above the threshold.",
+        "neg = np.sort(p[y_true == 0]); t = neg[int(np.ceil(specificity * len(neg))) - 1]; "
+        "return float(np.mean(p[y_true == 1] > t))",
+    )
+    solution_code = '''
+    import numpy as np
+
+    def recall_at_specificity(y_true, p, specificity=0.9):
+        y_true, p = np.asarray(y_true), np.asarray(p)
+        negatives = np.sort(p[y_true == 0])
+        threshold = negatives[int(np.ceil(specificity * len(negatives))) - 1]
+        return float(np.mean(p[y_true == 1] > threshold))
+    '''
+
+    def _check(self, recall_at_specificity):
+        y = np.array([0] * 10 + [1] * 5)
+        p = np.array([0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.9,  # benign
+                      0.95, 0.6, 0.45, 0.38, 0.1])  # malignant
+        got = float(recall_at_specificity(y.copy(), p.copy(), 0.9))
+        if abs(got - 0.4) > 1e-9:
+            if abs(got - 0.8) < 1e-9 or abs(got - 0.6) < 1e-9:
+                raise Incorrect(f"on 10 benign scores (the 9th smallest is 0.5) and malignant scores 0.95, 0.6, 0.45, "
+                                f"0.38, 0.1, recall at 90% specificity should be 2/5 = 0.4, yours is {got:.3g}: the "
+                                "threshold must leave 9 of the 10 benign scores at or below it (0.5), then count the "
+                                "malignant scores above it.")
+            if abs(got - 0.2) < 1e-9:
+                raise Incorrect(f"yours gives {got:.3g}, expected 0.4: your threshold sits above *every* benign score "
+                                "(100% specificity). 90% specificity lets one benign score in ten above the "
+                                "threshold: take the ceil(0.9 * n)-th smallest benign score.")
+            raise Incorrect(f"on a known example (10 benign scores, 5 malignant) recall at 90% specificity should be "
+                            f"0.4, yours is {got:.3g}. Pick the threshold from the benign scores only, then measure "
+                            "recall on the malignant ones.")
+        rng = np.random.default_rng(3)
+        for spec, n_neg, n_pos in ((0.9, 37, 11), (0.8, 50, 50), (0.95, 120, 9)):
+            y = np.array([0] * n_neg + [1] * n_pos)
+            p = np.concatenate([rng.beta(2, 4, n_neg), rng.beta(4, 2, n_pos)])
+            order = rng.permutation(len(y))
+            y, p = y[order], p[order]
+            want = _reference_recall(y, p, spec)
+            got = float(recall_at_specificity(y.copy(), p.copy(), spec))
+            if abs(got - want) > 1e-9:
+                raise Incorrect(f"with {n_neg} benign and {n_pos} malignant shuffled scores at specificity {spec}, "
+                                f"yours gives {got:.4g}, expected {want:.4g}. Does it use the `specificity` argument, "
+                                "and select benign and malignant scores by label (not by position)?")
+        return "at 90% specificity, 2 of 5 malignant tiles are caught in the example."
+
+
+class FocalLoss(Problem):
+    title = "focal loss by hand"
+    names = ("focal_loss",)
+    lesson = LESSON + ": section 2, focal loss (training.compile_model(focal=True))"
+    hints = (
+        "Focal loss is cross-entropy multiplied by (1 - p_t) ** gamma, where p_t is the probability the model "
+        "gave the *true* class: easy, confident-and-right examples (p_t near 1) count almost nothing.",
+        "p_t = y * p + (1 - y) * (1 - p); cross-entropy = -log(p_t). Clip p to [1e-7, 1 - 1e-7] first; return the "
+        "mean over the batch. With gamma = 0 it is ordinary binary cross-entropy.",
+        "p = np.clip(p, 1e-7, 1 - 1e-7); p_t = y * p + (1 - y) * (1 - p); "
+        "return float(np.mean(-((1 - p_t) ** gamma) * np.log(p_t)))",
+    )
+    solution_code = '''
+    import numpy as np
+
+    def focal_loss(y_true, p, gamma=2.0):
+        y = np.asarray(y_true, dtype="float64")
+        p = np.clip(np.asarray(p, dtype="float64"), 1e-7, 1 - 1e-7)
+        p_t = y * p + (1 - y) * (1 - p)
+        return float(np.mean(-((1 - p_t) ** gamma) * np.log(p_t)))
+    '''
+
+    def _check(self, focal_loss):
+        import keras
+
+        y = np.array([1, 1, 0, 0, 1, 0], dtype="float32")
+        p = np.array([0.95, 0.3, 0.1, 0.8, 0.6, 0.45], dtype="float32")
+        for gamma in (2.0, 0.0, 1.0):
+            want = float(keras.losses.BinaryFocalCrossentropy(gamma=gamma)(y[:, None], p[:, None]))
+            got = focal_loss(y.copy(), p.copy(), gamma=gamma)
+            if np.ndim(got) != 0:
+                raise Incorrect(f"focal_loss returned an array of shape {np.shape(got)}: return one number, the mean "
+                                "over the batch.")
+            got = float(got)
+            if abs(got - want) <= 1e-4 * max(1.0, want):
+                continue
+            p_t = y * p + (1 - y) * (1 - p)
+            bce = float(np.mean(-np.log(p_t)))
+            if gamma != 0 and abs(got - bce) < 1e-4:
+                raise Incorrect(f"with gamma={gamma} yours is plain cross-entropy ({got:.4f}): multiply each term by "
+                                "(1 - p_t) ** gamma, so that easy examples count less.")
+            if abs(got - float(np.mean(-(p ** gamma) * np.log(p_t)))) < 1e-4 or abs(
+                    got - float(np.mean(-((1 - p) ** gamma) * np.log(p_t)))) < 1e-4:
+                raise Incorrect(f"with gamma={gamma} yours is {got:.4f}, expected {want:.4f}: the modulating factor "
+                                "uses p_t, the probability of the *true* class (p for malignant, 1 - p for benign), "
+                                "not p itself.")
+            if abs(got - float(np.sum(-((1 - p_t) ** gamma) * np.log(p_t)))) < 1e-4:
+                raise Incorrect("yours is the *sum* over the batch: return the mean, as Keras' losses do.")
+            raise Incorrect(f"with gamma={gamma} yours gives {got:.4f} on a batch of 6; Keras' BinaryFocalCrossentropy "
+                            f"gives {want:.4f}. Loss per image: -(1 - p_t) ** gamma * log(p_t); then the mean.")
+        easy = focal_loss(np.array([1.0]), np.array([0.95]), gamma=2.0)
+        hard = focal_loss(np.array([1.0]), np.array([0.3]), gamma=2.0)
+        ratio = float(hard) / float(easy)
+        return f"a hard example (p_t = 0.3) now weighs {ratio:,.0f} times an easy one (p_t = 0.95)."
+
+
+class BalancedBatches(Problem):
+    title = "an oversampling pipeline that balances batches"
+    names = ("balanced_batches",)
+    lesson = LESSON + ": section 2, 'oversampled'"
+    hints = (
+        "tf.data.Dataset.sample_from_datasets(datasets, weights) draws each element from one of the datasets, "
+        "chosen at random with the given weights. Weights [0.5, 0.5] give balanced batches.",
+        "The rare class runs out first: make each class's dataset endless with .repeat() (after shuffling), sample, "
+        "then .batch(batch_size) and .take(steps) so that an 'epoch' has an end.",
+        "ds = tf.data.Dataset.sample_from_datasets([benign.shuffle(1000, seed=seed).repeat(), "
+        "malignant.shuffle(1000, seed=seed).repeat()], weights=[0.5, 0.5], seed=seed); "
+        "return ds.batch(batch_size).take(steps)",
+    )
+    solution_code = '''
+    import tensorflow as tf
+
+    def balanced_batches(benign, malignant, batch_size, steps, seed=0):
+        per_class = [benign.shuffle(1000, seed=seed).repeat(), malignant.shuffle(1000, seed=seed).repeat()]
+        ds = tf.data.Dataset.sample_from_datasets(per_class, weights=[0.5, 0.5], seed=seed)
+        return ds.batch(batch_size).take(steps)
+    '''
+
+    def _check(self, balanced_batches):
+        import tensorflow as tf
+
+        benign = tf.data.Dataset.range(90).map(lambda i: (tf.cast(i, tf.float32), tf.constant(0, tf.int64)))
+        malignant = tf.data.Dataset.range(100, 110).map(lambda i: (tf.cast(i, tf.float32), tf.constant(1, tf.int64)))
+        ds = balanced_batches(benign, malignant, batch_size=16, steps=25, seed=0)
+        if not isinstance(ds, tf.data.Dataset):
+            raise Incorrect(f"balanced_batches returned {type(ds).__name__}, not a tf.data.Dataset.")
+        batches = [(np.asarray(x).reshape(-1), np.asarray(y).reshape(-1)) for x, y in ds.take(200)]
+        if len(batches) > 25:
+            raise Incorrect("the dataset gave more than 25 batches with steps=25: end the epoch with .take(steps) "
+                            "(an endless dataset never finishes an epoch).")
+        if not batches:
+            raise Incorrect("the dataset is empty.")
+        if batches[0][1].size != 16:
+            raise Incorrect(f"the first batch holds {batches[0][1].size} elements with batch_size=16: batch the "
+                            "sampled elements with .batch(batch_size).")
+        ids = np.concatenate([b[0] for b in batches])
+        labels = np.concatenate([b[1] for b in batches])
+        share = float(labels.mean())
+        if len(batches) < 25:
+            raise Incorrect(f"only {len(batches)} batches of the 25 asked for: the malignant dataset (10 images) ran "
+                            "out. Make each class endless with .repeat() before sampling.")
+        if share < 0.35:
+            raise Incorrect(f"only {share:.0%} of the sampled images are malignant (the source has 10%): draw each "
+                            "class with probability 1/2, tf.data.Dataset.sample_from_datasets(..., weights=[0.5, "
+                            "0.5]), and .repeat() the rare class so it never runs out.")
+        if share > 0.65:
+            raise Incorrect(f"{share:.0%} of the sampled images are malignant: the weights should be [0.5, 0.5], in "
+                            "the order of the datasets.")
+        if not set(range(100, 110)) <= set(ids.astype(int).tolist()):
+            raise Incorrect("some malignant images never appear in 25 batches: sample from the whole malignant "
+                            "dataset.")
+        return f"{share:.0%} malignant over 25 batches from a split with 10%: rare tiles re-drawn, not copied."
+
+
+q1 = RemedyExperiment()
+q2 = RecallAtSpecificity()
+q3 = FocalLoss()
+q4 = BalancedBatches()
+PROBLEMS = register(globals(), "08")

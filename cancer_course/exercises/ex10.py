@@ -1,0 +1,249 @@
+"""Exercises for lesson 10: evaluation.
+
+q1 confusion-matrix rates by hand · q2 a threshold for a target sensitivity · q3 Youden's J ·
+q4 expected calibration error.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .core import Incorrect, Problem, register
+
+LESSON = "lesson 10 (evaluation; cancer_course/evaluation.py)"
+
+
+def _scores(seed: int, n_benign: int = 40, n_malignant: int = 25):
+    """Labels and well-separated-but-overlapping scores, shuffled, with a few exact ties."""
+    rng = np.random.default_rng(seed)
+    y = np.array([0] * n_benign + [1] * n_malignant)
+    p = np.concatenate([rng.beta(2, 5, n_benign), rng.beta(5, 2, n_malignant)]).round(3)
+    order = rng.permutation(y.size)
+    return y[order], p[order]
+
+
+def _number(value, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real | np.floating | np.integer):
+        raise Incorrect(f"{what} should be a number, but it is {type(value).__name__} ({value!r}).")
+    return float(value)
+
+
+class ConfusionRates(Problem):
+    title = "confusion-matrix rates by hand"
+    names = ("confusion_rates",)
+    lesson = LESSON + ": section 2, 'confusion_at'"
+    hints = (
+        "Call Malignant when p >= threshold. Count TP (malignant called malignant), FN (malignant called benign), "
+        "TN and FP. Then: sensitivity = TP / (TP + FN), specificity = TN / (TN + FP), PPV = TP / (TP + FP), "
+        "NPV = TN / (TN + FN).",
+        "pred = p >= threshold; tp = np.sum(pred & (y == 1)); fn = np.sum(~pred & (y == 1)); and so on. Return a dict "
+        "with the keys 'sensitivity', 'specificity', 'ppv', 'npv'.",
+        "return {'sensitivity': tp / (tp + fn), 'specificity': tn / (tn + fp), 'ppv': tp / (tp + fp), "
+        "'npv': tn / (tn + fn)}",
+    )
+    solution_code = '''
+    import numpy as np
+
+    def confusion_rates(y_true, p, threshold=0.5):
+        y, p = np.asarray(y_true), np.asarray(p)
+        pred = p >= threshold
+        tp = np.sum(pred & (y == 1))
+        fn = np.sum(~pred & (y == 1))
+        tn = np.sum(~pred & (y == 0))
+        fp = np.sum(pred & (y == 0))
+        return {"sensitivity": tp / (tp + fn), "specificity": tn / (tn + fp),
+                "ppv": tp / (tp + fp), "npv": tn / (tn + fn)}
+    '''
+
+    def _check(self, confusion_rates):
+        from ..evaluation import confusion_at
+
+        keys = ("sensitivity", "specificity", "ppv", "npv")
+        y = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 0])
+        p = np.array([0.9, 0.5, 0.4, 0.2, 0.1, 0.3, 0.5, 0.7, 0.2, 0.05])
+        cases = [(y, p, 0.5)] + [(*_scores(s), t) for s, t in ((0, 0.5), (1, 0.3), (2, 0.62))]
+        for y, p, threshold in cases:
+            got = confusion_rates(y.copy(), p.copy(), threshold)
+            if not isinstance(got, dict):
+                raise Incorrect(f"confusion_rates returned {type(got).__name__}; return a dict with the keys {keys}.")
+            missing = [k for k in keys if k not in got]
+            if missing:
+                raise Incorrect(f"the dict has no {missing[0]!r} key; it needs {', '.join(keys)}.")
+            want = confusion_at(y, p, threshold)
+            values = {k: _number(got[k], f"got[{k!r}]") for k in keys}
+            if all(abs(values[k] - want[k]) < 1e-9 for k in keys):
+                continue
+            strict = confusion_at(y, p + 1e-12 * (p == threshold) * -1, threshold)  # p > threshold
+            if all(abs(values[k] - strict[k]) < 1e-9 for k in keys):
+                raise Incorrect(f"an image with p exactly {threshold} should be called Malignant: the rule is "
+                                "p >= threshold (the same as cancer-course predict), not p > threshold.")
+            if abs(values["sensitivity"] - want["specificity"]) < 1e-9 and abs(values["specificity"] - want["sensitivity"]) < 1e-9:
+                raise Incorrect("sensitivity and specificity are swapped: sensitivity is the share of *malignant* "
+                                "images called malignant, TP / (TP + FN).")
+            if abs(values["ppv"] - want["sensitivity"]) < 1e-9 and abs(values["sensitivity"] - want["ppv"]) < 1e-9:
+                raise Incorrect("sensitivity and PPV are swapped: sensitivity divides by all malignant images "
+                                "(TP + FN), PPV by all images *called* malignant (TP + FP).")
+            wrong = next(k for k in keys if abs(values[k] - want[k]) >= 1e-9)
+            formula = {"sensitivity": "TP / (TP + FN)", "specificity": "TN / (TN + FP)", "ppv": "TP / (TP + FP)",
+                       "npv": "TN / (TN + FN)"}[wrong]
+            raise Incorrect(f"at threshold {threshold} on {y.size} images {wrong} is {values[wrong]:.4g}, expected "
+                            f"{want[wrong]:.4g} = {formula} (Malignant when p >= threshold).")
+        return "sensitivity and specificity describe the model; PPV and NPV also depend on prevalence."
+
+
+class ThresholdForSensitivity(Problem):
+    title = "a threshold for a target sensitivity"
+    names = ("threshold_for_sensitivity",)
+    lesson = LESSON + ": section 5, 'threshold_for_sensitivity'"
+    hints = (
+        "Lowering the threshold can only raise sensitivity (and lower specificity). Among the thresholds that reach "
+        "the target sensitivity, the best is the *highest* one: it keeps the most specificity.",
+        "Try the distinct scores as thresholds, from the highest down, and stop at the first whose sensitivity "
+        "(share of malignant scores >= t) reaches the target. Equivalently: sort the malignant scores from high to "
+        "low; you need k = ceil(target * n_malignant) of them at or above t, so t is the k-th highest.",
+        "pos = np.sort(p[y_true == 1])[::-1]; k = int(np.ceil(target * len(pos))); return float(pos[k - 1])",
+    )
+    solution_code = '''
+    import numpy as np
+
+    def threshold_for_sensitivity(y_true, p, target=0.95):
+        y, p = np.asarray(y_true), np.asarray(p)
+        malignant = np.sort(p[y == 1])[::-1]
+        k = int(np.ceil(target * len(malignant) - 1e-9))
+        return float(malignant[k - 1])
+    '''
+
+    def _check(self, threshold_for_sensitivity):
+        from ..evaluation import confusion_at
+        from ..evaluation import threshold_for_sensitivity as reference
+
+        y = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0])
+        p = np.array([0.9, 0.8, 0.6, 0.3, 0.1, 0.2, 0.4, 0.7, 0.5])
+        cases = [(y, p, 0.75)] + [(*_scores(s), t) for s, t in ((3, 0.95), (4, 0.8), (5, 0.9))]
+        for y, p, target in cases:
+            got = _number(threshold_for_sensitivity(y.copy(), p.copy(), target), "the threshold")
+            want = reference(y, p, target)["threshold"]
+            if abs(got - want) < 1e-9:
+                continue
+            sens = confusion_at(y, p, got)["sensitivity"]
+            if sens < target - 1e-9:
+                raise Incorrect(f"with target sensitivity {target} your threshold {got:.4g} reaches only sensitivity "
+                                f"{sens:.3f} on {int(y.sum())} malignant images (Malignant when p >= threshold): "
+                                f"lower it. The right one is {want:.4g}.")
+            if got < want:
+                raise Incorrect(f"with target sensitivity {target} your threshold {got:.4g} reaches it, but so does the "
+                                f"higher {want:.4g}, which flags fewer benign images: take the *highest* threshold "
+                                "that reaches the target.")
+            raise Incorrect(f"with target {target} your threshold is {got:.4g}; expected {want:.4g}.")
+        return "the highest threshold that still catches the target share of malignant images."
+
+
+class Youden(Problem):
+    title = "Youden's J"
+    names = ("youden_threshold",)
+    lesson = LESSON + ": section 5, 'youden_threshold'"
+    hints = (
+        "Youden's J = sensitivity + specificity - 1 = TPR - FPR: the threshold farthest above the ROC diagonal.",
+        "sklearn.metrics.roc_curve(y, p) returns fpr, tpr and thresholds; take the threshold where tpr - fpr is "
+        "largest. (Its first threshold is +inf, 'call nothing malignant', with J = 0.)",
+        "fpr, tpr, thresholds = roc_curve(y_true, p); return float(thresholds[np.argmax(tpr - fpr)])",
+    )
+    solution_code = '''
+    import numpy as np
+    from sklearn.metrics import roc_curve
+
+    def youden_threshold(y_true, p):
+        fpr, tpr, thresholds = roc_curve(y_true, p)
+        return float(thresholds[np.argmax(tpr - fpr)])
+    '''
+
+    def _check(self, youden_threshold):
+        from ..evaluation import confusion_at
+        from ..evaluation import youden_threshold as reference
+
+        y = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 0])
+        p = np.array([0.9, 0.7, 0.55, 0.2, 0.1, 0.3, 0.6, 0.4, 0.15, 0.05])
+        cases = [(y, p)] + [_scores(s) for s in (6, 7, 8)]
+        for y, p in cases:
+            got = _number(youden_threshold(y.copy(), p.copy()), "the threshold")
+            best = reference(y, p)
+            conf = confusion_at(y, p, got) if np.isfinite(got) and 0 <= got <= 1 else None
+            j = conf["sensitivity"] + conf["specificity"] - 1 if conf else 0.0
+            if abs(j - best["j"]) < 1e-9:
+                continue
+            if j <= 1e-12:
+                raise Incorrect(f"your threshold {got:.4g} gives J = {j:.3f}: no better than chance (on or below the "
+                                "ROC diagonal). Maximise tpr - fpr, not fpr - tpr; roc_curve's first threshold (inf, "
+                                f"'call nothing malignant') has J = 0. The best here is {best['threshold']:.4g}.")
+            if conf and abs(conf["sensitivity"] - conf["specificity"]) < 1e-9 and j < best["j"]:
+                raise Incorrect(f"your threshold {got:.4g} makes sensitivity equal specificity; Youden's J maximises "
+                                f"their *sum* (J = {j:.3f} there, but {best['j']:.3f} at {best['threshold']:.4g}).")
+            raise Incorrect(f"your threshold {got:.4g} gives J = sensitivity + specificity - 1 = {j:.3f}; threshold "
+                            f"{best['threshold']:.4g} gives {best['j']:.3f}. Maximise tpr - fpr over roc_curve's "
+                            "thresholds.")
+        return "the operating point farthest above the ROC diagonal."
+
+
+class CalibrationError(Problem):
+    title = "expected calibration error"
+    names = ("ece",)
+    lesson = LESSON + ": section 6, 'expected_calibration_error'"
+    hints = (
+        "Cut [0, 1] into n_bins equal-width bins of predicted p(malignant). In each bin, compare the mean "
+        "prediction with the observed share of malignant images; ECE is the average gap, weighted by how many "
+        "images fall in the bin.",
+        "bin = np.minimum((p * n_bins).astype(int), n_bins - 1) (so p = 1.0 goes in the last bin). ECE = sum over "
+        "non-empty bins of (n_bin / n) * |mean(y in bin) - mean(p in bin)|.",
+        "idx = np.minimum((p * n_bins).astype(int), n_bins - 1); return sum((idx == b).mean() * "
+        "abs(y[idx == b].mean() - p[idx == b].mean()) for b in range(n_bins) if (idx == b).any())",
+    )
+    solution_code = '''
+    import numpy as np
+
+    def ece(y_true, p, n_bins=10):
+        y, p = np.asarray(y_true, dtype=float), np.asarray(p, dtype=float)
+        idx = np.minimum((p * n_bins).astype(int), n_bins - 1)
+        total = 0.0
+        for b in range(n_bins):
+            inside = idx == b
+            if inside.any():
+                total += inside.mean() * abs(y[inside].mean() - p[inside].mean())
+        return float(total)
+    '''
+
+    def _check(self, ece):
+        from ..evaluation import expected_calibration_error, reliability_data
+
+        y = np.array([0, 0, 1, 0, 1, 1, 1, 0, 1, 1])
+        p = np.array([0.05, 0.12, 0.18, 0.35, 0.38, 0.72, 0.75, 0.78, 0.95, 1.0])
+        cases = [(y, p, 10), (y, p, 5)] + [(*_scores(s), n) for s, n in ((9, 10), (10, 15))]
+        for y, p, n_bins in cases:
+            got = _number(ece(y.copy(), p.copy(), n_bins), "the ECE")
+            want = expected_calibration_error(y, p, n_bins)
+            if abs(got - want) < 1e-9:
+                continue
+            data = reliability_data(y, p, n_bins)
+            used = [(c, o, q) for c, o, q in zip(data["count"], data["observed"], data["predicted"]) if c]
+            unweighted = float(np.mean([abs(o - q) for _, o, q in used]))
+            if abs(got - unweighted) < 1e-9:
+                raise Incorrect(f"yours is the plain average of the bins' gaps ({got:.4f}); weight each bin by its "
+                                f"share of the images, n_bin / n (expected {want:.4f}).")
+            if abs(got - float(np.mean(np.abs(y - p)))) < 1e-9:
+                raise Incorrect(f"yours is the mean |y - p| over single images ({got:.4f}), not over bins: group the "
+                                f"images into {n_bins} equal-width bins of p first, then compare each bin's observed "
+                                f"malignant share with its mean prediction (expected {want:.4f}).")
+            if np.isnan(got):
+                raise Incorrect("yours is nan: skip the empty bins (a mean over no images is nan).")
+            raise Incorrect(f"on {y.size} images with {n_bins} bins yours gives {got:.4f}, expected {want:.4f}. Are the "
+                            "bins equal-width on [0, 1] (p = 1.0 in the last one) and is every bin weighted by "
+                            "n_bin / n?")
+        return "0 would be perfectly calibrated; the reliability diagram shows where the gap is."
+
+
+q1 = ConfusionRates()
+q2 = ThresholdForSensitivity()
+q3 = Youden()
+q4 = CalibrationError()
+PROBLEMS = register(globals(), "10")

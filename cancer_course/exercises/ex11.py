@@ -1,0 +1,320 @@
+"""Exercises for lesson 11: explainability and shortcut learning.
+
+q1 find the last feature-map layer · q2 Grad-CAM by hand · q3 a randomised copy for the sanity check ·
+q4 how similar are two maps (Spearman).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .core import Incorrect, Problem, register
+
+LESSON = "lesson 11 (explainability and shortcut learning; cancer_course/explain.py)"
+
+
+def _randomise(model, seed: int, scale: float = 0.4) -> None:
+    rng = np.random.default_rng(seed)
+    for w in model.weights:
+        value = rng.normal(0, scale, size=tuple(w.shape)).astype("float32")
+        if "variance" in w.path:
+            value = np.abs(value) + 0.5
+        w.assign(value)
+
+
+def _plain_model():
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((16, 16, 3))
+    x = layers.Conv2D(4, 3, padding="same", activation="relu", name="conv_a")(inputs)
+    x = layers.Conv2D(8, 3, padding="same", activation="relu", name="conv_b")(x)
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    return keras.Model(inputs, layers.Dense(2, activation="softmax", name="output")(x), name="plain")
+
+
+def _attention_model():
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((16, 16, 3))
+    x = layers.Conv2D(8, 3, padding="same", name="conv")(inputs)
+    x = layers.BatchNormalization(name="bn")(x)
+    x = layers.ReLU(name="relu")(x)
+    gate = layers.Conv2D(1, 7, padding="same", activation="sigmoid", name="spatial_map")(x)
+    x = layers.Multiply(name="attended")([x, gate])
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    x = layers.Dense(4, activation="relu", name="hidden")(x)
+    return keras.Model(inputs, layers.Dense(1, activation="sigmoid", name="output")(x), name="attention")
+
+
+class LastConvLayer(Problem):
+    title = "find the last feature-map layer"
+    names = ("last_feature_map",)
+    lesson = LESSON + ": section 1, 'last_conv_layer_name'"
+    hints = (
+        "Grad-CAM explains a feature map: a layer whose output is 4-D, (batch, height, width, channels). Walk the "
+        "model's layers from the end and stop at the first such layer.",
+        "len(layer.output.shape) == 4 marks a feature map. Skip 1-channel maps (attention gates, not features) and "
+        "the InputLayer. Return the layer's *name*.",
+        "for layer in reversed(model.layers): if len(layer.output.shape) == 4 and layer.output.shape[-1] > 1 and not "
+        "isinstance(layer, keras.layers.InputLayer): return layer.name",
+    )
+    solution_code = '''
+    def last_feature_map(model):
+        maps = [layer.name for layer in model.layers
+                if len(layer.output.shape) == 4 and layer.output.shape[-1] > 1
+                and not isinstance(layer, keras.layers.InputLayer)]
+        return maps[-1]
+    '''
+
+    def _check(self, last_feature_map):
+        import keras
+
+        for build, want in ((_plain_model, "conv_b"), (_attention_model, "attended")):
+            model = build()
+            got = last_feature_map(model)
+            if isinstance(got, keras.layers.Layer):
+                raise Incorrect(f"last_feature_map returned the layer {got.name!r} itself; return its name "
+                                "(layer.name), which is what grad_cam(..., layer_name=...) takes.")
+            if got == want:
+                continue
+            names = [layer.name for layer in model.layers]
+            if got not in names:
+                raise Incorrect(f"last_feature_map returned {got!r}, which is not a layer of the model "
+                                f"({', '.join(names)}).")
+            layer = model.get_layer(got)
+            shape = tuple(layer.output.shape)
+            if len(shape) != 4:
+                raise Incorrect(f"on a model with layers {', '.join(names)} you chose {got!r}, whose output has shape "
+                                f"{shape}: not a feature map. Grad-CAM needs a 4-D output (batch, height, width, "
+                                "channels), the last one before pooling.")
+            if shape[-1] == 1:
+                raise Incorrect(f"on a model with layers {', '.join(names)} you chose {got!r}, a 1-channel attention "
+                                "map: it gates the features but is not one. Skip maps with a single channel.")
+            if isinstance(layer, keras.layers.InputLayer):
+                raise Incorrect("you chose the input layer: the image itself is not a learned feature map.")
+            raise Incorrect(f"on a model with layers {', '.join(names)} you chose {got!r}, but {want!r} comes later and "
+                            "also outputs a feature map (BN, ReLU and attention act on the features too): take the "
+                            "*last* 4-D layer with more than one channel.")
+        return "the last feature map before pooling, whatever kind of layer made it."
+
+
+def _gradcam_case():
+    """A small model with a linear malignant score, and an image whose map has both signs."""
+    import keras
+    from keras import layers
+
+    from ..explain import grad_cam
+
+    inputs = keras.Input((12, 12, 3))
+    x = layers.Conv2D(4, 3, padding="same", activation="relu", name="early")(inputs)
+    x = layers.Conv2D(6, 3, strides=2, padding="same", name="features")(x)
+    x = layers.ReLU(name="relu")(x)  # makes the gradient differ from position to position
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    model = keras.Model(inputs, layers.Dense(1, name="score")(x), name="tiny")
+    rng = np.random.default_rng(0)
+    for seed in range(50):
+        _randomise(model, seed)
+        image = rng.uniform(size=(12, 12, 3)).astype("float32")
+        raw = _raw_cam(model, image)
+        alt = np.maximum(_raw_cam(model, image, average=False), 0)
+        if raw.max() > 0 and raw.min() < -0.2 * raw.max() and alt.max() > 0:
+            want = grad_cam(model, image, "features", resize=False)
+            if not np.allclose(alt / alt.max(), want, atol=1e-3):
+                return model, image, want
+    raise RuntimeError("no suitable Grad-CAM case")  # pragma: no cover
+
+
+def _raw_cam(model, image, average: bool = True):
+    import keras
+    import tensorflow as tf
+
+    tap = keras.Model(model.input, [model.get_layer("features").output, model.output])
+    with tf.GradientTape() as tape:
+        features, score = tap(image[None], training=False)
+        tape.watch(features)
+        score = score[:, 0]
+    grads = tape.gradient(score, features)
+    if average:
+        return tf.reduce_sum(features * tf.reduce_mean(grads, axis=(1, 2), keepdims=True), axis=-1)[0].numpy()
+    return tf.reduce_sum(features * grads, axis=-1)[0].numpy()
+
+
+class GradCam(Problem):
+    title = "Grad-CAM by hand"
+    names = ("grad_cam_map",)
+    lesson = LESSON + ": section 1, 'Grad-CAM, step by step'"
+    hints = (
+        "Four steps: a model that returns the layer's activations and the score; a GradientTape for the gradient of "
+        "the score with respect to the activations; one weight per channel (the mean gradient over positions); the "
+        "weighted sum of the channels, ReLU, scaled so the maximum is 1.",
+        "tap = keras.Model(model.input, [model.get_layer(layer_name).output, model.output]); with "
+        "tf.GradientTape() as tape: features, score = tap(image[None]); grads = tape.gradient(score, features); "
+        "weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True).",
+        "cam = tf.nn.relu(tf.reduce_sum(features * weights, axis=-1))[0]; return (cam / tf.reduce_max(cam)).numpy()",
+    )
+    solution_code = '''
+    def grad_cam_map(model, image, layer_name):
+        tap = keras.Model(model.input, [model.get_layer(layer_name).output, model.output])
+        with tf.GradientTape() as tape:
+            features, score = tap(image[None], training=False)
+            tape.watch(features)
+        grads = tape.gradient(score, features)
+        weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)  # one weight per channel
+        cam = tf.nn.relu(tf.reduce_sum(features * weights, axis=-1))[0]
+        return (cam / tf.reduce_max(cam)).numpy()
+    '''
+
+    def _check(self, grad_cam_map):
+        model, image, want = _gradcam_case()
+        got = grad_cam_map(model, image.copy(), "features")
+        if got is None:
+            raise Incorrect("grad_cam_map returned None: did you forget the `return` line?")
+        got = np.asarray(got, dtype=np.float64)
+        if got.shape == (1, *want.shape):
+            raise Incorrect(f"the map has shape {got.shape}: return the map of the one image, shape {want.shape} "
+                            "(take [0] of the batch).")
+        if got.shape != want.shape:
+            raise Incorrect(f"for a 12x12 image and the layer 'features' (output 6x6x6) the map has shape {got.shape}; "
+                            f"expected {want.shape}: one value per position of that layer, summed over its channels.")
+        if np.allclose(got, want, atol=1e-4):
+            return "the malignant score's evidence, channel by channel, at the layer's resolution."
+        if got.min() < -1e-6:
+            raise Incorrect(f"the map has negative values (down to {got.min():.3f}): keep only the positive evidence "
+                            "for the class, tf.nn.relu, before scaling.")
+        if abs(got.max() - 1) > 1e-4:
+            raise Incorrect(f"the map's maximum is {got.max():.4g}: divide by the maximum so the map lies in [0, 1].")
+        alt = np.maximum(_raw_cam(model, image, average=False), 0)
+        if alt.max() > 0 and np.allclose(got, alt / alt.max(), atol=1e-4):
+            raise Incorrect("you multiplied the activations by the gradient position by position. Grad-CAM gives each "
+                            "*channel* one weight, the mean of its gradient over all positions: "
+                            "tf.reduce_mean(grads, axis=(1, 2), keepdims=True).")
+        raise Incorrect("the map differs from Grad-CAM's on a known model and image. Check each step: gradient of the "
+                        "model's output with respect to the layer's activations, channel weights = mean gradient over "
+                        "height and width, weighted sum over channels, ReLU, divide by the maximum.")
+
+
+def _trainable_snapshot(model) -> list[np.ndarray]:
+    return [np.array(w.numpy()) for w in model.trainable_weights]
+
+
+class RandomisedCopy(Problem):
+    title = "a randomised copy for the sanity check"
+    names = ("randomized_copy",)
+    lesson = LESSON + ": section 4, 'randomized_clone'"
+    hints = (
+        "The sanity check compares the trained model's map with the map of the same architecture with random "
+        "weights. The trained model must stay as it is: work on a copy.",
+        "keras.models.clone_model(model) copies the architecture (with new weights). Then give every trainable "
+        "weight random values from np.random.default_rng(seed), so the same seed gives the same copy.",
+        "clone = keras.models.clone_model(model); rng = np.random.default_rng(seed); for w in clone.trainable_weights: "
+        "w.assign(rng.normal(0, 0.05, size=w.shape).astype('float32')); return clone",
+    )
+    solution_code = '''
+    import keras
+    import numpy as np
+
+    def randomized_copy(model, seed=0):
+        clone = keras.models.clone_model(model)
+        rng = np.random.default_rng(seed)
+        for weight in clone.trainable_weights:
+            weight.assign(rng.normal(0, 0.05, size=tuple(weight.shape)).astype("float32"))
+        return clone
+    '''
+
+    def _check(self, randomized_copy):
+        import keras
+
+        model = _attention_model()
+        _randomise(model, 3)
+        before = _trainable_snapshot(model)
+        x = np.random.default_rng(4).uniform(size=(2, 16, 16, 3)).astype("float32")
+        p_before = np.asarray(model(x, training=False))
+        copy = randomized_copy(model, seed=0)
+        after = _trainable_snapshot(model)
+        if any(not np.array_equal(a, b) for a, b in zip(before, after)):
+            raise Incorrect("randomized_copy changed the weights of the model it was given: the sanity check needs "
+                            "the trained model intact. Randomise a clone (keras.models.clone_model).")
+        if copy is model:
+            raise Incorrect("randomized_copy returned the model it was given: return a copy.")
+        if not isinstance(copy, keras.Model):
+            raise Incorrect(f"randomized_copy returned {type(copy).__name__}, not a keras.Model.")
+        def named(m):
+            return [layer.name for layer in m.layers if not isinstance(layer, keras.layers.InputLayer)]
+
+        if named(copy) != named(model):
+            raise Incorrect("the copy's layers differ from the model's: keep the architecture (and the layer names, "
+                            "which Grad-CAM looks up), change only the weights.")
+        weights = _trainable_snapshot(copy)
+        if len(weights) != len(before):
+            raise Incorrect("the copy has a different number of weights.")
+        same = [w.path for w, a, b in zip(copy.trainable_weights, weights, before) if np.array_equal(a, b)]
+        if same:
+            raise Incorrect(f"{len(same)} weight(s) of the copy still equal the trained model's (e.g. {same[0]}): "
+                            "randomise every trainable weight.")
+        if np.allclose(np.asarray(copy(x, training=False)), p_before, atol=1e-6):
+            raise Incorrect("the copy predicts exactly what the model predicts: its weights are not random.")
+        again = _trainable_snapshot(randomized_copy(model, seed=0))
+        if any(not np.array_equal(a, b) for a, b in zip(weights, again)):
+            raise Incorrect("two copies made with seed=0 have different weights: draw them from "
+                            "np.random.default_rng(seed) so the sanity check can be repeated exactly.")
+        other = _trainable_snapshot(randomized_copy(model, seed=1))
+        if all(np.array_equal(a, b) for a, b in zip(weights, other)):
+            raise Incorrect("seed=0 and seed=1 give the same weights: use the seed.")
+        return "same architecture, random weights, the trained model untouched."
+
+
+class MapSimilarity(Problem):
+    title = "how similar are two maps"
+    names = ("map_similarity",)
+    lesson = LESSON + ": section 4, 'map_similarity'"
+    hints = (
+        "Compare where two maps put their heat, not how bright they are: rank the values and correlate the ranks "
+        "(Spearman). The maps are 2-D; flatten them first.",
+        "scipy.stats.spearmanr(a.ravel(), b.ravel()).statistic is a number in [-1, 1]; 1 = same ranking.",
+        "return float(spearmanr(np.ravel(a), np.ravel(b)).statistic)",
+    )
+    solution_code = '''
+    import numpy as np
+    from scipy.stats import spearmanr
+
+    def map_similarity(a, b):
+        return float(spearmanr(np.ravel(a), np.ravel(b)).statistic)
+    '''
+
+    def _check(self, map_similarity):
+        from ..explain import map_similarity as reference
+
+        rng = np.random.default_rng(5)
+        a = rng.uniform(size=(6, 6))
+        cases = [(a, a ** 4, 1.0), (a, 1 - a, -1.0), (a, rng.uniform(size=(6, 6)), None), (a, a + 0.1 * rng.normal(size=(6, 6)), None)]
+        for x, y, exact in cases:
+            got = map_similarity(x.copy(), y.copy())
+            if isinstance(got, dict):
+                got = got.get("spearman", got)
+            if np.ndim(got) != 0 or not isinstance(float(np.asarray(got)), numbers.Real):
+                raise Incorrect(f"map_similarity returned {type(got).__name__} of shape {np.shape(got)}: return one "
+                                "number. (scipy's spearmanr on 2-D maps correlates their *columns*: flatten them "
+                                "with np.ravel first.)")
+            got = float(got)
+            want = reference(x, y)["spearman"]
+            if abs(got - want) < 1e-6:
+                continue
+            if exact == 1.0:
+                raise Incorrect(f"a map and the same map raised to the 4th power rank every position the same way, "
+                                f"so they should score 1.0; yours gives {got:.3f}. Correlate *ranks* (Spearman), not "
+                                "values (Pearson).")
+            if abs(got - reference(x, y)["pearson"]) < 1e-6:
+                raise Incorrect("that is the Pearson correlation of the values; use the rank correlation (Spearman).")
+            raise Incorrect(f"yours gives {got:.3f} for two 6x6 maps; their Spearman rank correlation is {want:.3f}.")
+        return "1 = same ranking of positions; near 0 = unrelated maps."
+
+
+q1 = LastConvLayer()
+q2 = GradCam()
+q3 = RandomisedCopy()
+q4 = MapSimilarity()
+PROBLEMS = register(globals(), "11")
