@@ -154,8 +154,9 @@ def model_card(evaluation: dict, model=None, data_description: str | None = None
         "",
         f"An image is called Malignant when p(malignant) >= threshold. Besides 0.5, the card reports "
         f"threshold {chosen['threshold']:.3g} ({chosen['method']}), chosen on the `{chosen.get('chosen_on')}` split. "
-        f"Youden's J picks {thresholds['youden']['threshold']:.3g}; reaching sensitivity "
-        f"{target['target']:.2f} needs {target['threshold']:.3g} (specificity {_f(target['specificity'])} there).",
+        f"On the `{chosen.get('chosen_on')}` split, Youden's J picks {thresholds['youden']['threshold']:.3g}; reaching "
+        f"sensitivity {target['target']:.2f} needs {target['threshold']:.3g} (specificity {_f(target['specificity'])} "
+        f"there, on that split; the metrics table gives the `{ev['dataset']['split']}` figures).",
     ]
     if on_test:
         lines += ["", "The threshold was chosen on the split it is evaluated on, so its figures are optimistic: "

@@ -70,3 +70,19 @@ def test_card_from_the_saved_json_without_the_model(evaluated, tmp_path):
     text = path.read_text()
     assert text.startswith("# Model card: Tiny") and "## Training" in text and "- Noise images." in text
     assert "Parameters: " in text and DISCLAIMER in text
+
+
+def test_threshold_figures_name_the_split_they_were_measured_on(evaluated, tmp_path):
+    """The Youden / target-sensitivity specificity comes from the threshold split, not the test split."""
+    model, _ = evaluated
+    root = tmp_path / "data"
+    write_images(root)
+    result = evaluate(model, root, "test", tmp_path / "out", threshold="sensitivity", threshold_split="validation",
+                      n_boot=50)
+    card = model_card(result, model)
+    target = result["thresholds"]["target_sensitivity"]
+    assert (f"On the `validation` split, Youden's J picks {result['thresholds']['youden']['threshold']:.3g}"
+            in card)
+    spec = "n/a" if target["specificity"] is None else f"{target['specificity']:.3f}"
+    assert f"(specificity {spec} there, on that split; the metrics table gives the `test` figures)" in card
+    assert "chosen on the split it is evaluated on" not in card
