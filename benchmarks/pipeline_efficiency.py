@@ -73,7 +73,7 @@ def main(argv=None) -> int:
         paths, labels = load_splits(root, image_size=size).files("train")
         files_ds = pipeline.from_files(paths, labels, size, batch, shuffle=True,
                                        augment=pipeline.augmentation_layers(1.0), cache=True)
-        images = np.stack([pipeline.decode_image(p, size).numpy() for p in paths])
+        images = np.stack([pipeline.decode_image(str(p), size).numpy() for p in paths])
         onehot = np.eye(2, dtype="float32")[labels]
         memory_ds = tf.data.Dataset.from_tensor_slices((images, onehot)).batch(batch).prefetch(tf.data.AUTOTUNE)
 
