@@ -1,0 +1,227 @@
+"""PatchCamelyon: the course's model trained within a time budget, scored on the validation split.
+
+    python benchmarks/pcam.py --dataset-path ../shared/data/pcam --save-path results/pcam/model.keras
+    python benchmarks/pcam.py --dataset-path ../shared/data/pcam --save-path /tmp/m.keras \\
+        --limit-train 4000 --minutes 6 --json results/pcam_calibration.json      # a quick check
+
+``--dataset-path`` is a PCam subset in the course layout (``train/`` and ``validation/``, each with
+``benign/`` = PCam label 0 and ``malignant/`` = label 1); a learner makes one with
+``cancer_course.datasets.fetch_pcam``. The saved model reads PCam patches as they are:
+
+    cancer-course predict PATCH.jpg ... --model results/pcam/model.keras
+    cancer-course evaluate --model results/pcam/model.keras --dataset-path ../shared/data/pcam --split validation
+
+Recipe (one place: ``RECIPE`` below), chosen for speed on a 2-core CPU:
+
+- preprocessing (the saved model expects exactly this, as ``cancer-course predict`` does it):
+  **96x96 RGB** patch, decoded by :func:`cancer_course.data.decode_image`, **scaled to [0, 1]**
+  (divided by 255); nothing else (no mean/std normalisation, no crop);
+- data: every patch decoded once into RAM as uint8 (20,000 x 96 x 96 x 3 = 553 MB); each step
+  takes a shuffled batch of 64 and applies random flips, 90-degree rotations and mild
+  brightness/contrast/saturation/hue jitter (stain variation) - no shifts or zooms, because the
+  label is about the centre 32x32 pixels;
+- model: :func:`cancer_course.model.build_model` at 96x96x3, width 0.5, blocks (1, 1, 1), head
+  256/128/64 with dropout 0.5/0.4/0.3, 2-way softmax (282,091 parameters);
+- training: Adam, learning rate 1e-3 with a short linear warm-up then a cosine decay over the
+  **time budget** (``--minutes``, default 45: the budget counts training steps and the validation
+  pass after each epoch); after every epoch the validation AUC is computed, and the weights of
+  the best epoch are kept and saved (atomically) to ``--save-path``;
+- score: validation AUC with a stratified bootstrap 95% interval (2,000 resamples), from the
+  in-memory patches and again from the files through the saved model
+  (:func:`cancer_course.evaluation.predict_split`, what ``cancer-course evaluate`` runs).
+
+Calibration (seed 0, AMD EPYC 2 cores, no GPU, TensorFlow 2.21, the CPU shared with other jobs):
+``--limit-train 4000 --minutes 6``: 12 epochs, validation AUC 0.875 (95% CI 0.863-0.887), about 210
+training images/s under heavy load; ``--minutes 10`` on all 20,000 patches: 10 epochs, validation
+AUC 0.918 (0.908-0.927), 317 images/s, 68 s an epoch including validation - so 45 minutes buy about
+40 epochs. The first epoch also traces the graph (30 s to 2 minutes, inside the budget).
+
+The validation split picks the best epoch *and* is scored, so its AUC is slightly optimistic;
+``../shared/data/pcam`` has no test split (with ``fetch_pcam(..., n_test=N)`` one can add PCam's own).
+Reference: the PCam authors' GDensenet reaches AUC 0.963 on the official test split after training
+on all 262,144 training patches. Research and education only: not for clinical use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import _recipes  # noqa: E402
+
+RECIPE = {
+    "image_size": 96,
+    "width": 0.5,
+    "blocks_per_stage": (1, 1, 1),
+    "head_units": (256, 128, 64),
+    "dropout_rates": (0.5, 0.4, 0.3),
+    "l2": 0.0,
+    "output": "softmax",
+    "batch_size": 64,
+    "learning_rate": 1e-3,
+    "schedule": "linear warm-up (3% of the budget), then cosine to 2% of the rate over the time budget",
+    "augmentation": "flips, 90-degree rotations, brightness 0.08, contrast/saturation 0.85-1.15, hue 0.03",
+    "select": "best validation AUC (checked after every epoch)",
+}
+PREPROCESSING = {
+    "input": "96x96 RGB patch (PCam's own size; other sizes are resized by the course's decoder)",
+    "scaling": "pixel / 255 -> float32 in [0, 1]; no mean/std normalisation, no crop",
+    "decoder": "cancer_course.data.decode_image (what cancer-course predict and evaluate use)",
+    "output": "2-way softmax [p(benign), p(malignant)]; Malignant when p(malignant) >= 0.5",
+    "labels": "benign = PCam label 0 (no tumour in the centre 32x32 px), malignant = PCam label 1",
+}
+
+
+def balanced_subset(files, n: int, seed: int):
+    """`n` training files, half of each class, drawn with `seed` (all when n >= len)."""
+    import numpy as np
+
+    if n >= len(files):
+        return files
+    rng = np.random.default_rng(seed)
+    picked = []
+    for label, k in ((0, n // 2), (1, n - n // 2)):
+        of_label = [f for f in files if f[1] == label]
+        picked += [of_label[i] for i in sorted(rng.choice(len(of_label), size=min(k, len(of_label)), replace=False))]
+    return picked
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset-path", type=Path, default=Path("../shared/data/pcam"))
+    parser.add_argument("--save-path", type=Path, required=True, help="where the best model (.keras) goes")
+    parser.add_argument("--minutes", type=float, default=45.0, help="training time budget (default 45)")
+    parser.add_argument("--max-epochs", type=int, default=500, help="stop earlier than the budget after this many")
+    parser.add_argument("--limit-train", type=int, default=None, metavar="N",
+                        help="train on N patches (class-balanced, seeded) instead of all")
+    parser.add_argument("--limit-validation", type=int, default=None, metavar="N",
+                        help="validate on N patches (class-balanced, seeded) instead of all")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--learning-rate", type=float, default=None)
+    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--width", type=float, default=None, help="override the recipe's width 0.5")
+    parser.add_argument("--verify", action="store_true", help="open every image while scanning (slower)")
+    parser.add_argument("--skip-file-check", action="store_true",
+                        help="do not re-score the saved model from the image files")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    if args.save_path.suffix != ".keras":
+        parser.error("--save-path must end in .keras")
+
+    from cancer_course._tf import quiet_import
+
+    quiet_import()
+    import keras
+
+    from cancer_course.data import load_splits
+    from cancer_course.model import build_model, count_parameters
+    from cancer_course.training import compile_model, set_seed
+
+    recipe = dict(RECIPE)
+    for key, value in (("learning_rate", args.learning_rate), ("batch_size", args.batch_size), ("width", args.width)):
+        if value is not None:
+            recipe[key] = value
+    command = _recipes.command_line("pcam.py", argv)
+    machine = _recipes.print_machine(command)
+    print(f"recipe  : {json.dumps(recipe)}", flush=True)
+    for key, value in PREPROCESSING.items():
+        print(f"preprocessing {key}: {value}")
+    size = recipe["image_size"]
+
+    t0 = time.perf_counter()
+    splits = load_splits(args.dataset_path, image_size=size, verify=args.verify, verbose=False)
+    scan_s = time.perf_counter() - t0
+    train_files, val_files = splits.file_lists["train"], splits.file_lists["validation"]
+    if args.limit_train:
+        train_files = balanced_subset(train_files, args.limit_train, args.seed)
+    if args.limit_validation:
+        val_files = balanced_subset(val_files, args.limit_validation, args.seed)
+    t0 = time.perf_counter()
+    xtr, ytr = _recipes.load_arrays(train_files, size)
+    xva, yva = _recipes.load_arrays(val_files, size)
+    load_s = time.perf_counter() - t0
+    print(f"data    : {len(ytr)} training patches ({int(ytr.sum())} malignant), {len(yva)} validation "
+          f"({int(yva.sum())} malignant); scanned in {scan_s:.1f} s, decoded into RAM "
+          f"({(xtr.nbytes + xva.nbytes) / 1e6:.0f} MB) in {load_s:.1f} s", flush=True)
+
+    keras.backend.clear_session()
+    set_seed(args.seed)
+    model = build_model((size, size, 3), width=recipe["width"], blocks_per_stage=recipe["blocks_per_stage"],
+                        head_units=recipe["head_units"], dropout_rates=recipe["dropout_rates"], l2=recipe["l2"],
+                        output=recipe["output"], seed=args.seed, name="cancer_cnn_pcam")
+    compile_model(model, learning_rate=recipe["learning_rate"])
+    train_ds = _recipes.array_dataset(xtr, ytr, recipe["batch_size"], augment=_recipes.pathology_augment,
+                                      shuffle=True, seed=args.seed, output=recipe["output"])
+    val_ds = _recipes.array_dataset(xva, yva, 256, output=recipe["output"])
+    args.save_path.parent.mkdir(parents=True, exist_ok=True)
+    budget = _recipes.TimeBudget(args.minutes, recipe["learning_rate"], schedule="time", save_path=args.save_path)
+    t0 = time.perf_counter()
+    model.fit(train_ds, validation_data=val_ds, epochs=args.max_epochs, callbacks=[budget], verbose=0,
+              shuffle=False)
+    fit_s = time.perf_counter() - t0
+    median_epoch_s = (round(float(statistics.median(r["epoch_seconds"] for r in budget.history[1:])), 1)
+                      if len(budget.history) > 1 else None)  # epoch 1 includes graph tracing
+    images_per_s = budget.steps_done * recipe["batch_size"] / max(budget.train_step_seconds, 1e-9)
+    later = budget.history[1:]  # epoch 1 includes tracing the graph (a minute or two on a CPU)
+    steady = (sum(r["steps"] for r in later) * recipe["batch_size"] / max(sum(r["train_seconds"] for r in later), 1e-9)
+              if later else None)
+
+    validation = _recipes.auc_report(yva, _recipes.predict_arrays(model, xva), seed=args.seed)
+    from_files = None
+    if not args.skip_file_check:
+        from cancer_course.evaluation import predict_split
+
+        t0 = time.perf_counter()
+        y_f, p_f, paths_f = predict_split(args.save_path, args.dataset_path, "validation", batch_size=128)
+        if args.limit_validation:  # score the same patches as above
+            keep = {str(p) for p, _ in val_files}
+            mask = [p in keep for p in paths_f]
+            y_f, p_f = y_f[mask], p_f[mask]
+        from_files = {**_recipes.auc_report(y_f, p_f, seed=args.seed), "seconds": round(time.perf_counter() - t0, 1),
+                      "how": "saved .keras model on the image files (cancer_course.evaluation.predict_split)"}
+
+    result = {
+        "command": command.strip(), "machine": machine, "dataset": str(args.dataset_path),
+        "recipe": recipe, "preprocessing": PREPROCESSING, "seed": args.seed,
+        "parameters": count_parameters(model)["total"],
+        "n_train": len(ytr), "n_validation": len(yva),
+        "budget_minutes": args.minutes, "fit_seconds": round(fit_s, 1),
+        "stopped_by": "time budget" if budget.stopped_by_budget else "max epochs",
+        "epochs_run": len(budget.history), "best_epoch": budget.best_epoch,
+        "train_images_per_s": round(images_per_s, 1),
+        "train_images_per_s_after_epoch_1": round(steady, 1) if steady else None,
+        "median_epoch_seconds": median_epoch_s,
+        "epochs_in_45_min_estimate": round(45 * 60 / median_epoch_s, 1) if median_epoch_s else None,
+        "validation": validation, "validation_from_files": from_files,
+        "model": str(args.save_path), "history": budget.history,
+    }
+    ci = validation["auc_ci95"]
+    print(f"\ntrained {result['epochs_run']} epoch(s) in {fit_s / 60:.1f} min ({result['stopped_by']}); "
+          f"best epoch {budget.best_epoch}; {images_per_s:.0f} training images/s overall"
+          + (f", {steady:.0f} after epoch 1 (which traces the graph)" if steady else ""))
+    print(f"validation AUC {validation['auc']:.4f} (95% CI {ci[0]:.4f}-{ci[1]:.4f}), accuracy "
+          f"{validation['accuracy']:.4f}, sensitivity {validation['sensitivity']:.4f}, "
+          f"specificity {validation['specificity']:.4f} at 0.5  [{len(yva)} patches]")
+    if from_files:
+        print(f"saved model on the files: AUC {from_files['auc']:.4f} "
+              f"(95% CI {from_files['auc_ci95'][0]:.4f}-{from_files['auc_ci95'][1]:.4f})")
+    print(f"model   : {args.save_path} (input 96x96 RGB in [0, 1])\n"
+          f"          cancer-course evaluate --model {args.save_path} --dataset-path {args.dataset_path} "
+          "--split validation\nResearch and education only: not for clinical use.")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
