@@ -18,8 +18,6 @@ from pathlib import Path
 
 import keras
 
-CLASS_NAMES = ("benign", "malignant")
-
 
 # ---------------------------------------------------------------- class balance
 def balanced_class_weights(counts_or_labels: Mapping[int, int] | Iterable[int]) -> dict[int, float]:
