@@ -101,7 +101,7 @@ def run(npz: Path, seed: int, recipe: dict, verbose: bool = True) -> dict:
                         head_units=recipe["head_units"], dropout_rates=recipe["dropout_rates"], l2=recipe["l2"],
                         output=recipe["output"], seed=seed, name="cancer_cnn_breastmnist")
     compile_model(model, learning_rate=recipe["learning_rate"])
-    augment = pipeline.augmentation_layers(recipe["augmentation_strength"], seed=seed)
+    augment = pipeline.fast_augmentation(recipe["augmentation_strength"], seed=seed)
     (xtr, ytr), (xva, yva), (xte, yte) = arrays["train"], arrays["validation"], arrays["test"]
     train_ds = _recipes.array_dataset(xtr, ytr, recipe["batch_size"], batch_augment=augment, shuffle=True,
                                       seed=seed, output=recipe["output"])

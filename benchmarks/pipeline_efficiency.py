@@ -7,7 +7,10 @@ Both runs train the same model (same weights at the start), on the same images, 
 batch size, in one process, alternating A/B so that machine noise hits both:
 
 - **files**: ``pipeline.from_files`` - read and decode PNG files in parallel, cache, shuffle,
-  batch, augment whole batches (the reference recipe), prefetch;
+  batch, augment whole batches with the reference recipe as one fused warp
+  (``pipeline.fast_augmentation``, what training uses), prefetch;
+- **files, 5 layers**: the same, with the recipe as five preprocessing layers
+  (``pipeline.augmentation_layers``, lesson 06's teaching version) - for comparison;
 - **memory**: the same images already decoded into one in-memory tensor, batched, no
   augmentation, no decoding - the fastest input the model can get.
 
@@ -72,7 +75,9 @@ def main(argv=None) -> int:
                                       n_validation=32, n_test=32, seed=0)
         paths, labels = load_splits(root, image_size=size).files("train")
         files_ds = pipeline.from_files(paths, labels, size, batch, shuffle=True,
-                                       augment=pipeline.augmentation_layers(1.0), cache=True)
+                                       augment=pipeline.fast_augmentation(1.0), cache=True)
+        layers_ds = pipeline.from_files(paths, labels, size, batch, shuffle=True,
+                                        augment=pipeline.augmentation_layers(1.0), cache=True)
         images = np.stack([pipeline.decode_image(str(p), size).numpy() for p in paths])
         onehot = np.eye(2, dtype="float32")[labels]
         memory_ds = tf.data.Dataset.from_tensor_slices((images, onehot)).batch(batch).prefetch(tf.data.AUTOTUNE)
@@ -83,12 +88,13 @@ def main(argv=None) -> int:
         else:
             model = from_profile("laptop", input_shape=(size, size, 3), seed=0)
         training.compile_model(model)
-        timers = {"files": _EpochTimer(), "memory": _EpochTimer()}
+        timers = {"files": _EpochTimer(), "layers": _EpochTimer(), "memory": _EpochTimer()}
         first = _EpochTimer()
         model.fit(files_ds, epochs=1, verbose=0, callbacks=[first.callback])  # decodes files, fills the cache
+        model.fit(layers_ds, epochs=1, verbose=0)  # fills the other pipeline's cache
         model.fit(memory_ds, epochs=1, verbose=0)  # warm-up of the other input signature
         for _ in range(args.rounds):
-            for name, ds in (("files", files_ds), ("memory", memory_ds)):
+            for name, ds in (("files", files_ds), ("layers", layers_ds), ("memory", memory_ds)):
                 model.fit(ds, epochs=args.epochs, verbose=0, callbacks=[timers[name].callback])
 
     n = len(paths)
@@ -99,17 +105,21 @@ def main(argv=None) -> int:
         "model": args.model, "parameters": model.count_params(), "image_size": size, "batch_size": batch,
         "images": n, "epochs_timed_each": args.rounds * args.epochs,
         "images_per_s_files_augmented": round(rate["files"], 1),
+        "images_per_s_files_5_layers": round(rate["layers"], 1),
         "images_per_s_memory": round(rate["memory"], 1),
         "efficiency": round(rate["files"] / rate["memory"], 3),
+        "efficiency_5_layers": round(rate["layers"] / rate["memory"], 3),
         "first_epoch_images_per_s_decoding_files": round(n / first.times[0], 1),
     }
     m = result["machine"]
     print(f"command : {result['command'].strip()}\nmachine : {m['cpu']}, {m['cores']} cores, GPU: {m['gpu']}, "
           f"TensorFlow {m['tensorflow']}")
     print(f"model   : {args.model} ({result['parameters']:,} parameters), {size} px, batch {batch}, {n} images")
-    print(f"files + augmentation : {result['images_per_s_files_augmented']:8.1f} images/s")
-    print(f"in memory            : {result['images_per_s_memory']:8.1f} images/s")
-    print(f"efficiency           : {result['efficiency']:.3f}  (target >= 0.9)")
+    print(f"files + augmentation (one fused warp) : {result['images_per_s_files_augmented']:8.1f} images/s")
+    print(f"files + augmentation (five layers)    : {result['images_per_s_files_5_layers']:8.1f} images/s")
+    print(f"in memory, no augmentation            : {result['images_per_s_memory']:8.1f} images/s")
+    print(f"efficiency                            : {result['efficiency']:.3f}  (target >= 0.9)")
+    print(f"efficiency with the five layers       : {result['efficiency_5_layers']:.3f}")
     print(f"first epoch, decoding files into the cache: {result['first_epoch_images_per_s_decoding_files']:.1f} images/s "
           "(includes graph tracing)")
     if args.json:

@@ -134,7 +134,7 @@ def run_config(config: Config, train_files, val_files, profile, *, epochs: int, 
     size, batch = profile.image_size, profile.batch_size
     paths, labels = train_files
     training.set_seed(seed)
-    augment = pipeline.augmentation_layers(config.augmentation, seed=seed) if config.augmentation else None
+    augment = pipeline.fast_augmentation(config.augmentation, seed=seed) if config.augmentation else None
     if config.imbalance == "oversample":
         train_ds = oversampled(paths, labels, size, batch, augment=augment, seed=seed)
     else:

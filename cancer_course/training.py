@@ -282,7 +282,7 @@ def train_command(args) -> dict:
     batch_size = args.batch_size * replicas
     if replicas > 1:
         print(f"{type(strategy).__name__}: {replicas} replicas, global batch {batch_size}")
-    augment = pipeline.augmentation_layers(args.augmentation, seed=args.seed)
+    augment = pipeline.fast_augmentation(args.augmentation, seed=args.seed)
     train_ds = pipeline.from_files(*splits.files("train"), image_size, batch_size, output=args.output,
                                    shuffle=True, augment=augment, seed=args.seed)
     val_ds = pipeline.from_files(*splits.files("validation"), image_size, batch_size, output=args.output)

@@ -49,7 +49,7 @@ class CourseHyperModel(kt.HyperModel):
 
     def datasets(self, hp):
         size, batch = self.profile.image_size, self.profile.batch_size
-        augment = pipeline.augmentation_layers(hp.get("augmentation"), seed=self.seed)
+        augment = pipeline.fast_augmentation(hp.get("augmentation"), seed=self.seed)
         train_ds = pipeline.from_files(*self.train_files, size, batch, shuffle=True, augment=augment, seed=self.seed)
         val_ds = pipeline.from_files(*self.val_files, size, batch)
         return train_ds, val_ds

@@ -99,6 +99,64 @@ def test_augmentation_strength():
         pipeline.augmentation_layers(-1)
 
 
+def test_fused_augmentation_strength_and_training_flag():
+    images = np.random.default_rng(0).uniform(0, 1, (4, 24, 24, 3)).astype("float32")
+    assert pipeline.fast_augmentation(0.0).layers == []
+    aug = pipeline.fast_augmentation(1.0, seed=3)
+    assert [layer.name for layer in aug.layers] == ["affine"]
+    out = np.asarray(aug(images, training=True))
+    assert out.shape == images.shape and not np.allclose(out, images)
+    assert out.min() >= 0.0 and out.max() <= 1.0 + 1e-6
+    np.testing.assert_allclose(np.asarray(aug(images, training=False)), images)
+    assert np.asarray(pipeline.RandomAffine(1.0, seed=0)(images[0])).shape == (24, 24, 3)
+    with pytest.raises(ValueError, match="strength"):
+        pipeline.fast_augmentation(-1)
+
+
+def test_fused_augmentation_with_no_strength_left_only_flips():
+    images = np.random.default_rng(1).uniform(0, 1, (16, 12, 12, 3)).astype("float32")
+    out = np.asarray(pipeline.RandomAffine(1e-9, seed=0)(images))
+    same = [np.allclose(o, i, atol=1e-5) for o, i in zip(out, images)]
+    flipped = [np.allclose(o, i[:, ::-1], atol=1e-5) for o, i in zip(out, images)]
+    assert all(s or f for s, f in zip(same, flipped))
+    assert any(same) and any(flipped)
+
+
+def test_fused_augmentation_draws_the_reference_ranges():
+    m = np.asarray(pipeline.RandomAffine(1.0, seed=0).random_matrices(4000, 96.0, 96.0))
+    assert m.shape == (4000, 8) and np.all(m[:, 6:] == 0)
+    det = np.abs(m[:, 0] * m[:, 4] - m[:, 1] * m[:, 3])  # zoom^2 * (1 - shear_x * shear_y)
+    assert det.min() >= 0.8**2 * 0.96 - 1e-4 and det.max() <= 1.2**2 * 1.04 + 1e-4
+    assert det.min() < 0.7 and det.max() > 1.4  # the whole zoom range is used
+    centre = 47.5  # the centre of the output is read from the centre of the input, shifted
+    shift_x = m[:, 0] * centre + m[:, 1] * centre + m[:, 2] - centre
+    shift_y = m[:, 3] * centre + m[:, 4] * centre + m[:, 5] - centre
+    for shift in (shift_x, shift_y):
+        assert np.abs(shift).max() <= 0.2 * 96 + 1e-3 and np.abs(shift).max() > 0.18 * 96
+    flips = np.sign(m[:, 0] * m[:, 4] - m[:, 1] * m[:, 3])  # a flip reverses orientation
+    assert 0.45 < np.mean(flips < 0) < 0.55
+
+
+def test_fused_augmentation_is_repeatable_in_tf_data_and_saves_in_a_model(tmp_path):
+    import tensorflow as tf
+
+    images = np.random.default_rng(2).uniform(0, 1, (4, 16, 16, 3)).astype("float32")
+
+    def batches(seed):
+        aug = pipeline.fast_augmentation(1.0, seed=seed)
+        ds = tf.data.Dataset.from_tensors(images).repeat(2).map(lambda x: aug(x, training=True))
+        return [b.numpy() for b in ds]
+
+    first, again = batches(7), batches(7)
+    np.testing.assert_array_equal(first[0], again[0])
+    np.testing.assert_array_equal(first[1], again[1])
+    assert not np.allclose(first[0], first[1])  # a new draw every batch
+    model = pipeline.with_augmentation(_tiny_model(), pipeline.fast_augmentation(1.0, seed=0))
+    model.save(tmp_path / "augmented.keras")
+    loaded = keras.saving.load_model(tmp_path / "augmented.keras", safe_mode=True)
+    np.testing.assert_allclose(loaded.predict(images, verbose=0), model.predict(images, verbose=0), atol=1e-6)
+
+
 def _fit(paths, labels, tmp_path, epochs, resume=False, extra=()):
     keras.utils.set_random_seed(0)
     ds = pipeline.from_files(paths, labels, 16, batch_size=8, shuffle=True, seed=0)
