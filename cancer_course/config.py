@@ -6,6 +6,10 @@
 
 A notebook's ``parameters`` cell sets ``PROFILE = "laptop"``; papermill (``-p PROFILE smoke``)
 and the environment variable ``CANCER_COURSE_PROFILE`` both override it.
+
+The lessons that read data have a second parameter, ``DATASET_PATH = None`` (the embedded
+dataset); a folder in the course layout puts the lesson on real data, and
+``CANCER_COURSE_DATASET`` overrides it the same way (:func:`dataset_root`).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pathlib import Path
 
 ENV_PROFILE = "CANCER_COURSE_PROFILE"
 ENV_DATA_DIR = "CANCER_COURSE_DATA"
+ENV_DATASET = "CANCER_COURSE_DATASET"
 DEFAULT_PROFILE = "laptop"
 
 
@@ -127,6 +132,29 @@ def data_dir() -> Path:
         return Path(os.environ[ENV_DATA_DIR]).expanduser()
     root = project_root()
     return (root / "data") if root else Path.cwd() / "data"
+
+
+def dataset_root(profile: str | None = None, dataset_path: str | Path | None = None) -> Path:
+    """The dataset a lesson reads: ``$CANCER_COURSE_DATASET``, then `dataset_path`, then the embedded one.
+
+    A folder given either way must exist (the layout itself is checked by
+    :func:`cancer_course.data.load_splits`, which names every problem it finds). With neither,
+    the embedded dataset of the profile is generated once and reused.
+    """
+    chosen = os.environ.get(ENV_DATASET) or dataset_path
+    if chosen:
+        root = Path(chosen).expanduser()
+        if not root.is_dir():
+            where = f"${ENV_DATASET}" if os.environ.get(ENV_DATASET) else "DATASET_PATH"
+            raise FileNotFoundError(
+                f"Dataset folder {root} (from {where}) does not exist. Give the folder that holds "
+                "train/, validation/ and test/, each with benign/ and malignant/ inside, or set "
+                f"{where} to None for the embedded dataset."
+            )
+        return root
+    from .synth import ensure_dataset
+
+    return ensure_dataset(profile)
 
 
 def results_dir() -> Path:

@@ -12,7 +12,7 @@ import os
 import time
 from pathlib import Path
 
-from .config import ENV_PROFILE, PROFILES
+from .config import ENV_DATASET, ENV_PROFILE, PROFILES
 from .notebooks import repo_root
 
 KERNEL_NAME = "cancer-course"
@@ -48,19 +48,37 @@ def to_html(executed: Path) -> Path:
 
 
 def run_lessons(profile: str = "laptop", out: Path | None = None, only: list[str] | None = None,
-                root: Path | None = None, echo=print) -> dict:
-    """Execute the lessons with papermill; return a summary (also written as summary.json)."""
+                root: Path | None = None, echo=print, dataset_path: str | Path | None = None) -> dict:
+    """Execute the lessons with papermill; return a summary (also written as summary.json).
+
+    `dataset_path` puts every lesson that reads data on that folder instead of the embedded
+    dataset (through ``$CANCER_COURSE_DATASET``, which the lessons' ``DATASET_PATH`` defers to);
+    its results go to ``build/PROFILE-FOLDERNAME`` unless `out` is given.
+    """
     import papermill as pm
 
+    from .cli import CourseError
+
     root = root or repo_root()
-    out = Path(out or root / "build" / profile)
+    dataset = None
+    if dataset_path is not None:
+        dataset = Path(dataset_path).expanduser().resolve()
+        if not dataset.is_dir():
+            raise CourseError(f"--dataset-path {dataset_path}: no such folder. Give the folder that holds "
+                              "train/, validation/ and test/, each with benign/ and malignant/ inside.")
+    out = Path(out or root / "build" / (f"{profile}-{dataset.name}" if dataset else profile))
     out.mkdir(parents=True, exist_ok=True)
     paths = lesson_paths(root, only)
     kernel = kernel_name()
-    summary = {"profile": profile, "kernel": kernel, "lessons": [], "out": str(out)}
+    summary = {"profile": profile, "dataset": str(dataset) if dataset else "embedded", "kernel": kernel,
+               "lessons": [], "out": str(out)}
     start = time.perf_counter()
-    env_before = os.environ.get(ENV_PROFILE)
+    env_before = {key: os.environ.get(key) for key in (ENV_PROFILE, ENV_DATASET)}
     os.environ[ENV_PROFILE] = profile  # the kernel inherits it; lessons read it via get_profile()
+    if dataset:
+        os.environ[ENV_DATASET] = str(dataset)  # and this one via config.dataset_root()
+    else:
+        os.environ.pop(ENV_DATASET, None)
     try:
         for n, path in enumerate(paths, 1):
             echo(f"[lesson {n} of {len(paths)}] {path.stem} ... (elapsed {_clock(time.perf_counter() - start)})")
@@ -78,15 +96,16 @@ def run_lessons(profile: str = "laptop", out: Path | None = None, only: list[str
                                        "notebook": str(executed), "html": str(html) if html else None})
             echo(f"    {'FAILED: ' + error if error else 'ok'} in {_clock(seconds)}")
     finally:
-        if env_before is None:
-            os.environ.pop(ENV_PROFILE, None)
-        else:
-            os.environ[ENV_PROFILE] = env_before
+        for key, value in env_before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     summary["total_seconds"] = round(time.perf_counter() - start, 1)
     (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     failed = [x["lesson"] for x in summary["lessons"] if x["error"]]
     echo(f"{len(paths) - len(failed)} of {len(paths)} lessons ran in the '{profile}' profile "
-         f"in {_clock(summary['total_seconds'])}.")
+         f"on {'the embedded dataset' if not dataset else dataset} in {_clock(summary['total_seconds'])}.")
     echo(f"Executed notebooks and HTML: {out}")
     if failed:
         echo("Failed: " + ", ".join(failed) + " (open the executed notebook to see the traceback)")
@@ -95,7 +114,8 @@ def run_lessons(profile: str = "laptop", out: Path | None = None, only: list[str
 
 
 def _cmd(args) -> int:
-    summary = run_lessons(args.profile, Path(args.out) if args.out else None, args.only)
+    summary = run_lessons(args.profile, Path(args.out) if args.out else None, args.only,
+                          dataset_path=args.dataset_path)
     return 1 if summary["failed"] else 0
 
 
@@ -105,4 +125,6 @@ def register_cli(sub) -> None:
                    help="smoke = a quick look in seconds per lesson; laptop (default); full = GPU")
     p.add_argument("--out", help="output folder (default: build/PROFILE)")
     p.add_argument("--only", nargs="*", help="lesson numbers to run, e.g. --only 00 05")
+    p.add_argument("--dataset-path", help="run the lessons that read data on this folder (course layout) "
+                                          "instead of the embedded dataset")
     p.set_defaults(func=_cmd, needs_tensorflow=False)

@@ -138,3 +138,68 @@ def test_cli_synth_writes_a_dataset(tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
     assert cli.main(["synth", str(tmp_path / "bad"), "--difficulty", "2"]) == 2
     assert "difficulty" in capsys.readouterr().err
+
+
+def _foreign_copy(src, dest):
+    """The embedded set as 'real' data: JPEG files of another size, no manifest."""
+    for path in src.rglob("*.png"):
+        out = dest / path.relative_to(src).with_suffix(".jpg")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        Image.open(path).resize((40, 40)).save(out, quality=95)
+    return dest
+
+
+def test_confounded_copy_stamps_real_data_and_leaves_it_alone(small_set, tmp_path, monkeypatch):
+    monkeypatch.setenv(config.ENV_DATA_DIR, str(tmp_path / "data"))
+    foreign = _foreign_copy(small_set, tmp_path / "foreign")
+    before = _digests(foreign)
+    copy = synth.confounded_copy(foreign, "corner", image_size=32)
+    assert copy.parent == tmp_path / "data" and copy.name.startswith("confounded-corner-")
+    assert _digests(foreign) == before  # the source is never touched
+    mark = np.array([0.1, 0.35, 0.45]) * 255
+    marked = {}
+    for split in ("train", "validation", "test"):
+        for label, cls in enumerate(synth.CLASSES):
+            for path in sorted((copy / split / cls).glob("*.png")):
+                image = np.asarray(Image.open(path))
+                assert image.shape == (32, 32, 3)
+                marked.setdefault((split, label), []).append(bool(np.all(np.abs(image[:3, :3] - mark) <= 1)))
+    assert not any(marked[("test", 0)] + marked[("test", 1)])  # test stays clean
+    assert sum(marked[("train", 1)]) >= 2 and sum(marked[("train", 0)]) <= 2  # 90% vs 10%
+    stamp = (copy / "manifest.json").stat().st_mtime_ns
+    assert synth.confounded_copy(foreign, "corner", image_size=32) == copy  # reused, not rewritten
+    assert (copy / "manifest.json").stat().st_mtime_ns == stamp
+    with pytest.raises(ValueError, match="outside the source"):
+        synth.confounded_copy(foreign, "corner", 32, dest=foreign / "inside")
+    with pytest.raises(ValueError, match="watermark"):
+        synth.confounded_copy(foreign, "watermark", 32)
+
+
+def test_with_confounder_regenerates_the_embedded_set_and_copies_real_data(small_set, tmp_path, monkeypatch):
+    monkeypatch.setenv(config.ENV_DATA_DIR, str(tmp_path / "data"))
+    monkeypatch.setenv(config.ENV_PROFILE, "smoke")
+    again = synth.with_confounder(small_set, "corner")
+    manifest = synth.read_manifest(again)
+    assert manifest["generator"] == synth.GENERATOR_VERSION
+    assert manifest["parameters"] == {**synth.read_manifest(small_set)["parameters"], "confounder": "corner"}
+    copy = synth.with_confounder(_foreign_copy(small_set, tmp_path / "foreign"), "corner")
+    assert synth.read_manifest(copy)["generator"] == synth.COPY_VERSION
+    assert Image.open(next((copy / "train" / "benign").glob("*.png"))).size == (32, 32)  # the smoke size
+
+
+def test_dataset_root_prefers_the_environment_then_the_parameter(tmp_path, monkeypatch):
+    monkeypatch.delenv(config.ENV_DATASET, raising=False)
+    monkeypatch.setattr(synth, "ensure_dataset", lambda profile: tmp_path / f"embedded-{profile}")
+    assert config.dataset_root("smoke") == tmp_path / "embedded-smoke"
+    mine, theirs = tmp_path / "mine", tmp_path / "theirs"
+    mine.mkdir()
+    theirs.mkdir()
+    assert config.dataset_root("smoke", mine) == mine
+    monkeypatch.setenv(config.ENV_DATASET, str(theirs))
+    assert config.dataset_root("smoke", mine) == theirs
+    monkeypatch.setenv(config.ENV_DATASET, str(tmp_path / "missing"))
+    with pytest.raises(FileNotFoundError, match=r"missing .*CANCER_COURSE_DATASET.*train/"):
+        config.dataset_root("smoke")
+    monkeypatch.delenv(config.ENV_DATASET)
+    with pytest.raises(FileNotFoundError, match="DATASET_PATH"):
+        config.dataset_root("smoke", tmp_path / "missing")
