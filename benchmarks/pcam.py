@@ -28,7 +28,11 @@ Recipe (one place: ``RECIPE`` below), chosen for speed on a 2-core CPU:
   the best epoch are kept and saved (atomically) to ``--save-path``;
 - score: validation AUC with a stratified bootstrap 95% interval (2,000 resamples), from the
   in-memory patches and again from the files through the saved model
-  (:func:`cancer_course.evaluation.predict_split`, what ``cancer-course evaluate`` runs).
+  (:func:`cancer_course.evaluation.evaluate`, what ``cancer-course evaluate`` runs: its figures
+  and JSON go to ``SAVE_DIR/evaluation/``);
+- model card: ``SAVE_PATH`` with ``.md`` instead of ``.keras`` (lesson 12's
+  :func:`cancer_course.modelcard.write_model_card`), stating the preprocessing, the recipe and the
+  limits. ``--card-only`` writes it again for an existing model without training.
 
 Calibration (seed 0, AMD EPYC 2 cores, no GPU, TensorFlow 2.21, the CPU shared with other jobs):
 ``--limit-train 4000 --minutes 6``: 12 epochs, validation AUC 0.875 (95% CI 0.863-0.887), about 210
@@ -72,6 +76,20 @@ RECIPE = {
     "augmentation": "flips, 90-degree rotations, brightness 0.08, contrast/saturation 0.85-1.15, hue 0.03",
     "select": "best validation AUC (checked after every epoch)",
 }
+LIMITS = (
+    "**Real data, narrow source.** PatchCamelyon patches come from lymph-node sections of the "
+    "Camelyon16 challenge (two Dutch hospitals, H&E, 96x96 px at 10x); this subset is 20,000 of its "
+    "262,144 training patches. Nothing here says how the model does on other tissues, stains, "
+    "scanners or hospitals.",
+    "**Optimistic figures.** The validation split picked the best epoch and the threshold, and is "
+    "the split scored; an untouched test split (``fetch_pcam(..., n_test=N)``) would score lower.",
+    "**Label region.** A patch is malignant when the centre 32x32 px holds tumour; tumour in the "
+    "border only does not count, so border tumour is a known source of confusing errors.",
+    "**Duplicates.** The subset holds 687 groups of byte-identical patches (``cancer-course audit``); "
+    "none crosses splits.",
+    "**Shortcut risk.** A CNN can learn an artefact that correlates with the label (stain, scanner, "
+    "a marker) instead of the pathology; check Grad-CAM (lesson 11) before trusting it.",
+)
 PREPROCESSING = {
     "input": "96x96 RGB patch (PCam's own size; other sizes are resized by the course's decoder)",
     "scaling": "pixel / 255 -> float32 in [0, 1]; no mean/std normalisation, no crop",
@@ -113,6 +131,8 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-file-check", action="store_true",
                         help="do not re-score the saved model from the image files")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--card-only", action="store_true",
+                        help="do not train: evaluate the model at --save-path and write its model card")
     args = parser.parse_args(argv)
     if args.save_path.suffix != ".keras":
         parser.error("--save-path must end in .keras")
@@ -130,6 +150,11 @@ def main(argv=None) -> int:
     for key, value in (("learning_rate", args.learning_rate), ("batch_size", args.batch_size), ("width", args.width)):
         if value is not None:
             recipe[key] = value
+    if args.card_only:
+        ev, card = write_card(args.save_path, args.dataset_path, recipe)
+        print(f"validation AUC {ev['auc']:.4f} (95% CI {ev['auc_ci'][0]:.4f}-{ev['auc_ci'][1]:.4f}) from the files; "
+              f"model card: {card}")
+        return 0
     command = _recipes.command_line("pcam.py", argv)
     machine = _recipes.print_machine(command)
     print(f"recipe  : {json.dumps(recipe)}", flush=True)
@@ -178,16 +203,13 @@ def main(argv=None) -> int:
     validation = _recipes.auc_report(yva, _recipes.predict_arrays(model, xva), seed=args.seed)
     from_files = None
     if not args.skip_file_check:
-        from cancer_course.evaluation import predict_split
-
         t0 = time.perf_counter()
-        y_f, p_f, paths_f = predict_split(args.save_path, args.dataset_path, "validation", batch_size=128)
-        if args.limit_validation:  # score the same patches as above
-            keep = {str(p) for p, _ in val_files}
-            mask = [p in keep for p in paths_f]
-            y_f, p_f = y_f[mask], p_f[mask]
-        from_files = {**_recipes.auc_report(y_f, p_f, seed=args.seed), "seconds": round(time.perf_counter() - t0, 1),
-                      "how": "saved .keras model on the image files (cancer_course.evaluation.predict_split)"}
+        ev, card = write_card(args.save_path, args.dataset_path, recipe, fit_s, len(ytr))
+        from_files = {"auc": ev["auc"], "auc_ci95": ev["auc_ci"], "seconds": round(time.perf_counter() - t0, 1),
+                      "how": "saved .keras model on the image files (cancer_course.evaluation.evaluate)",
+                      "model_card": str(card), "evaluation": ev["json"]}
+        if args.limit_validation:
+            from_files["note"] = "on the whole validation folder, not only the --limit-validation patches"
 
     result = {
         "command": command.strip(), "machine": machine, "dataset": str(args.dataset_path),
@@ -213,7 +235,8 @@ def main(argv=None) -> int:
           f"specificity {validation['specificity']:.4f} at 0.5  [{len(yva)} patches]")
     if from_files:
         print(f"saved model on the files: AUC {from_files['auc']:.4f} "
-              f"(95% CI {from_files['auc_ci95'][0]:.4f}-{from_files['auc_ci95'][1]:.4f})")
+              f"(95% CI {from_files['auc_ci95'][0]:.4f}-{from_files['auc_ci95'][1]:.4f}); "
+              f"model card {from_files['model_card']}")
     print(f"model   : {args.save_path} (input 96x96 RGB in [0, 1])\n"
           f"          cancer-course evaluate --model {args.save_path} --dataset-path {args.dataset_path} "
           "--split validation\nResearch and education only: not for clinical use.")
@@ -221,6 +244,29 @@ def main(argv=None) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2) + "\n")
     return 0
+
+
+def write_card(save_path: Path, dataset_path: Path, recipe: dict, fit_s: float | None = None,
+               n_train: int | None = None) -> tuple[dict, Path]:
+    """Evaluate the saved model on the validation files and write its model card beside it."""
+    from cancer_course.evaluation import evaluate
+    from cancer_course.inference import load_course_model
+    from cancer_course.modelcard import write_model_card
+
+    model = load_course_model(save_path)
+    ev = evaluate(model, dataset_path, split="validation", out_dir=save_path.parent / "evaluation",
+                  batch_size=128, n_boot=1000)
+    trained = f" for {fit_s / 60:.0f} minutes" if fit_s else ""
+    training = (f"`python benchmarks/pcam.py` (seed recorded in its JSON){trained} on "
+                f"{n_train or 'the'} training patches of `{dataset_path}`. Recipe: "
+                + "; ".join(f"{k}: {v}" for k, v in recipe.items()) + ".\n\nPreprocessing the model expects "
+                "(what `cancer-course predict` and `evaluate` do): "
+                + "; ".join(f"{k}: {v}" for k, v in PREPROCESSING.items()) + ".")
+    data = (f"PatchCamelyon subset in the course layout at `{dataset_path}`; scored on its validation split "
+            f"({ev['dataset']['n']} patches). Benign = PCam label 0, malignant = PCam label 1.")
+    card = write_model_card(save_path.with_suffix(".md"), ev, model, data, title="course CNN on PatchCamelyon",
+                            training=training, limits=LIMITS)
+    return ev, card
 
 
 if __name__ == "__main__":

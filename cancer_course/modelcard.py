@@ -116,13 +116,15 @@ def _model_section(ev: dict, model) -> list[str]:
 
 def model_card(evaluation: dict, model=None, data_description: str | None = None, *,
                title: str | None = None, training: str | None = None,
-               extra_limits: Sequence[str] = ()) -> str:
+               extra_limits: Sequence[str] = (), limits: Sequence[str] | None = None) -> str:
     """A Markdown model card: intended use, model, data, metrics with intervals, threshold,
     calibration, known limits.
 
     ``evaluation`` is the dict :func:`~cancer_course.evaluation.evaluate` returns (or its JSON,
     loaded); ``model`` (optional) adds the architecture's details; ``data_description`` replaces
-    the sentence made from the dataset manifest; ``training`` describes how the model was trained.
+    the sentence made from the dataset manifest; ``training`` describes how the model was trained;
+    ``limits`` replaces :data:`KNOWN_LIMITS` (written for the embedded dataset) and ``extra_limits``
+    adds to them.
     """
     ev = evaluation
     name = ev.get("model", {}).get("name") if model is None else model.name
@@ -172,7 +174,7 @@ def model_card(evaluation: dict, model=None, data_description: str | None = None
         "",
         "## Known limits",
         "",
-        *[f"- {limit}" for limit in (*KNOWN_LIMITS, *extra_limits)],
+        *[f"- {limit}" for limit in (*(KNOWN_LIMITS if limits is None else limits), *extra_limits)],
         "",
         "## Figures",
         "",
