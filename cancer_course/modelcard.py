@@ -15,7 +15,8 @@ from pathlib import Path
 
 from . import DISCLAIMER
 
-__all__ = ["INTENDED_USE", "KNOWN_LIMITS", "describe_data", "model_card", "write_model_card"]
+__all__ = ["INTENDED_USE", "KNOWN_LIMITS", "REAL_DATA_LIMIT", "default_limits", "describe_data", "model_card",
+           "write_model_card"]
 
 INTENDED_USE = (
     "Research and education only: learning how to build, train, evaluate and question a "
@@ -39,6 +40,20 @@ KNOWN_LIMITS = (
     "**No subgroup or external validation.** Nothing here measures performance across patient groups, "
     "sites or devices.",
 )
+
+
+REAL_DATA_LIMIT = (
+    "**Your data, your limits.** This model was evaluated on a folder of real images, not the "
+    "embedded dataset: its figures hold only for images like these (same source, scanner, stain, "
+    "magnification, population). Record where the data came from and how it was split (by patient?), "
+    "and audit it for duplicates and leaks (`cancer-course audit`)."
+)
+
+
+def default_limits(evaluation: dict) -> tuple[str, ...]:
+    """:data:`KNOWN_LIMITS` for the embedded dataset; for other data its first item says so instead."""
+    manifest = evaluation.get("dataset", {}).get("manifest")
+    return KNOWN_LIMITS if manifest else (REAL_DATA_LIMIT, *KNOWN_LIMITS[1:])
 
 
 def _f(value, digits: int = 3) -> str:
@@ -123,8 +138,9 @@ def model_card(evaluation: dict, model=None, data_description: str | None = None
     ``evaluation`` is the dict :func:`~cancer_course.evaluation.evaluate` returns (or its JSON,
     loaded); ``model`` (optional) adds the architecture's details; ``data_description`` replaces
     the sentence made from the dataset manifest; ``training`` describes how the model was trained;
-    ``limits`` replaces :data:`KNOWN_LIMITS` (written for the embedded dataset) and ``extra_limits``
-    adds to them.
+    ``limits`` replaces the standard ones (:func:`default_limits`: :data:`KNOWN_LIMITS` for the
+    embedded dataset, with a real-data item instead of the synthetic-data one for other folders)
+    and ``extra_limits`` adds to them.
     """
     ev = evaluation
     name = ev.get("model", {}).get("name") if model is None else model.name
@@ -174,7 +190,7 @@ def model_card(evaluation: dict, model=None, data_description: str | None = None
         "",
         "## Known limits",
         "",
-        *[f"- {limit}" for limit in (*(KNOWN_LIMITS if limits is None else limits), *extra_limits)],
+        *[f"- {limit}" for limit in (*(default_limits(ev) if limits is None else limits), *extra_limits)],
         "",
         "## Figures",
         "",

@@ -86,3 +86,13 @@ def test_threshold_figures_name_the_split_they_were_measured_on(evaluated, tmp_p
     spec = "n/a" if target["specificity"] is None else f"{target['specificity']:.3f}"
     assert f"(specificity {spec} there, on that split; the metrics table gives the `test` figures)" in card
     assert "chosen on the split it is evaluated on" not in card
+
+
+def test_limits_follow_the_data(evaluated):
+    _, result = evaluated
+    assert "Synthetic data" in model_card(result)  # the evaluated folder is the embedded generator's
+    real = {**result, "dataset": {**result["dataset"], "manifest": None}}
+    card = model_card(real)
+    assert "Synthetic data" not in card and "Your data, your limits" in card and "Shortcut risk" in card
+    own = model_card(result, limits=["Only this."], extra_limits=["And this."])
+    assert "- Only this." in own and "- And this." in own and "Small model" not in own
