@@ -58,7 +58,7 @@ def test_card_reports_the_measured_metrics_with_intervals(evaluated):
     assert f"{result['thresholds']['chosen']['threshold']:.3g} (youden)" in card
     assert "chosen on the split it is evaluated on" in card  # the honest warning
     assert "8 benign, 8 malignant" in card
-    for limit in ("Synthetic data", "Small model", "Shortcut risk"):
+    for limit in ("Your data, your limits", "Small model", "Shortcut risk"):  # noise images: not the embedded set
         assert limit in card
 
 
@@ -90,9 +90,9 @@ def test_threshold_figures_name_the_split_they_were_measured_on(evaluated, tmp_p
 
 def test_limits_follow_the_data(evaluated):
     _, result = evaluated
-    assert "Synthetic data" in model_card(result)  # the evaluated folder is the embedded generator's
-    real = {**result, "dataset": {**result["dataset"], "manifest": None}}
-    card = model_card(real)
+    embedded = {**result, "dataset": {**result["dataset"], "manifest": {"generator": "synth-1", "parameters": {}}}}
+    assert "Synthetic data" in model_card(embedded) and "Your data" not in model_card(embedded)
+    card = model_card(result)  # a folder of noise images, no manifest
     assert "Synthetic data" not in card and "Your data, your limits" in card and "Shortcut risk" in card
     own = model_card(result, limits=["Only this."], extra_limits=["And this."])
     assert "- Only this." in own and "- And this." in own and "Small model" not in own
