@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_pcam_recipe_saves_a_model_that_evaluate_reads_and_writes_its_card(tmp_path):
     data = synth.generate_dataset(tmp_path / "patches", image_size=48, n_train=24, n_validation=16, n_test=0)
+    shutil.rmtree(data / "test")  # PCam's subset has train and validation only
     save = tmp_path / "out" / "pcam.keras"
     cmd = [sys.executable, str(ROOT / "benchmarks" / "pcam.py"), "--dataset-path", str(data), "--save-path", str(save),
            "--minutes", "0.05", "--max-epochs", "1", "--json", str(tmp_path / "pcam.json")]
