@@ -32,7 +32,8 @@ Recipe (one place: ``RECIPE`` below), chosen for speed on a 2-core CPU:
   and JSON go to ``SAVE_DIR/evaluation/``);
 - model card: ``SAVE_PATH`` with ``.md`` instead of ``.keras`` (lesson 12's
   :func:`cancer_course.modelcard.write_model_card`), stating the preprocessing, the recipe and the
-  limits. ``--card-only`` writes it again for an existing model without training.
+  limits. ``--card-only`` writes it again for an existing model without training (with ``--json`` of
+  the training run, the card names its recipe, minutes and number of patches).
 
 Calibration (seed 0, AMD EPYC 2 cores, no GPU, TensorFlow 2.21, the CPU shared with other jobs):
 ``--limit-train 4000 --minutes 6``: 12 epochs, validation AUC 0.875 (95% CI 0.863-0.887), about 210
@@ -130,7 +131,8 @@ def main(argv=None) -> int:
     parser.add_argument("--verify", action="store_true", help="open every image while scanning (slower)")
     parser.add_argument("--skip-file-check", action="store_true",
                         help="do not re-score the saved model from the image files")
-    parser.add_argument("--json", type=Path)
+    parser.add_argument("--json", type=Path,
+                        help="write the results here as JSON (with --card-only: the training run's JSON to read)")
     parser.add_argument("--card-only", action="store_true",
                         help="do not train: evaluate the model at --save-path and write its model card")
     args = parser.parse_args(argv)
@@ -151,7 +153,9 @@ def main(argv=None) -> int:
         if value is not None:
             recipe[key] = value
     if args.card_only:
-        ev, card = write_card(args.save_path, args.dataset_path, recipe)
+        run = json.loads(args.json.read_text()) if args.json and args.json.is_file() else {}  # the training run's
+        ev, card = write_card(args.save_path, args.dataset_path, run.get("recipe", recipe), run.get("fit_seconds"),
+                              run.get("n_train"))
         print(f"validation AUC {ev['auc']:.4f} (95% CI {ev['auc_ci'][0]:.4f}-{ev['auc_ci'][1]:.4f}) from the files; "
               f"model card: {card}")
         return 0

@@ -33,4 +33,8 @@ def test_pcam_recipe_saves_a_model_that_evaluate_reads_and_writes_its_card(tmp_p
     save.with_suffix(".md").unlink()
     again = subprocess.run(cmd[:6] + ["--card-only"], capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert again.returncode == 0, again.stderr[-2000:]
-    assert "model card" in again.stdout and save.with_suffix(".md").is_file()
+    assert "model card" in again.stdout and "on the training patches" in save.with_suffix(".md").read_text()
+    with_run = subprocess.run(cmd[:6] + ["--card-only", "--json", cmd[-1]], capture_output=True, text=True,
+                              timeout=600, cwd=ROOT)
+    assert with_run.returncode == 0, with_run.stderr[-2000:]
+    assert "on 24 training patches" in save.with_suffix(".md").read_text()  # the run's own figures
