@@ -259,7 +259,7 @@ def write_card(save_path: Path, dataset_path: Path, recipe: dict, fit_s: float |
 
     model = load_course_model(save_path)
     ev = evaluate(model, dataset_path, split="validation", out_dir=save_path.parent / "evaluation",
-                  batch_size=128, n_boot=1000, resize=True)  # PCam is 96 px already
+                  batch_size=128, n_boot=1000, resize=True)  # other sizes: decoded as training did
     trained = f" for {fit_s / 60:.0f} minutes" if fit_s else ""
     training = (f"`python benchmarks/pcam.py` (seed recorded in its JSON){trained} on "
                 f"{n_train or 'the'} training patches of `{dataset_path}`. Recipe: "

@@ -6,26 +6,25 @@ is what ``bash course.sh run --dataset-path ROOT`` calls; the lessons read it th
 ``DATASET_PATH`` / ``$CANCER_COURSE_DATASET``.
 """
 
-import json
 
 import pytest
 from PIL import Image
 
 from cancer_course import config, synth
 from cancer_course.cli import CourseError
-from cancer_course.notebooks import repo_root
+from cancer_course.notebooks import load, repo_root
 from cancer_course.runner import lesson_paths, run_lessons
 
 ROOT = repo_root()
 
 
 def _parameters(path):
-    nb = json.loads(path.read_text(encoding="utf-8"))
+    nb = load(path)
     return "".join(next(c["source"] for c in nb["cells"] if "parameters" in c["metadata"].get("tags", [])))
 
 
 def _code(path):
-    nb = json.loads(path.read_text(encoding="utf-8"))
+    nb = load(path)
     return "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
 
 
