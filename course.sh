@@ -3,7 +3,10 @@
 # what it needs by itself, with the exact versions in constraints.txt.
 #
 #   bash course.sh run [--profile smoke|laptop|full] [--only 00 05]   run every lesson into build/PROFILE
-#   bash course.sh test                                                 the whole test suite (what CI runs)
+#   bash course.sh test                                                 the whole test suite (what CI runs):
+#                                                                         the main lane, then every stack lane
+#   bash course.sh test --stack colab|minimum                           one stack lane only (see below)
+#   bash course.sh test --main [PYTEST ARGS]                            the main lane only (pytest args allowed)
 #   bash course.sh lab                                                  open the course in JupyterLab
 #   bash course.sh setup                                                only create/update .venv
 set -euo pipefail
@@ -49,6 +52,95 @@ setup() {
   export PATH="$VENV/bin:$PATH"
 }
 
+# A stack lane runs every notebook (smoke) and the unit tests that depend on library versions on
+# another stack of packages: cancer_course/stacks/NAME.txt names its Python and its exact versions
+# (colab: Google Colab's runtime; minimum: the oldest versions pyproject.toml admits). Each lane has
+# its own venv in .venv-stacks/NAME; tests/test_stack_lane.py says how the course gets installed
+# there (as on Colab, or from a wheel) and where the notebooks run (a copy, outside the checkout).
+STACKS="minimum colab"
+STACK_UNIT_TESTS="tests/test_stacks.py tests/test_widgets.py tests/test_blocks.py tests/test_model.py
+  tests/test_data.py tests/test_synth.py tests/test_audit.py tests/test_evaluation.py tests/test_explain.py"
+
+# The interpreter for Python X.Y: python X.Y on PATH, else pyenv's. Prints nothing when missing.
+find_python() {
+  local want=$1 candidate
+  for candidate in "python$want" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$want"*/bin/python"$want"; do
+    if command -v "$candidate" >/dev/null 2>&1 &&
+       "$candidate" -c "import sys; sys.exit(0 if '%d.%d' % sys.version_info[:2] == '$want' else 1)" 2>/dev/null; then
+      command -v "$candidate"; return 0
+    fi
+  done
+  return 1
+}
+
+LANES_FAILED=""
+LANES_SKIPPED=""
+stack_lane() {
+  local name=$1 file="cancer_course/stacks/$1.txt" lane_start=$(date +%s)
+  if [ ! -f "$file" ]; then
+    echo "error: there is no stack '$name' (cancer_course/stacks/$name.txt); choose one of: $STACKS" >&2
+    return 2
+  fi
+  local want py venv stamp
+  want=$(sed -n 's/^# python: *//p' "$file" | head -n 1)
+  if ! py=$(find_python "$want"); then
+    echo "== stack lane '$name': SKIPPED - it needs Python $want, found neither python$want on PATH nor in pyenv" \
+      "(install it, e.g. \`pyenv install $want\`, to run this lane)" >&2
+    LANES_SKIPPED="$LANES_SKIPPED $name"
+    return 0
+  fi
+  venv="$ROOT/.venv-stacks/$name"
+  stamp=$(cat "$file" cancer_course/stacks/harness.txt pyproject.toml | sha256sum | cut -c1-16)
+  if [ ! -x "$venv/bin/python" ]; then
+    echo "== stack lane '$name': creating $venv with $($py --version)"
+    "$py" -m venv "$venv"
+  fi
+  if [ "$(cat "$venv/.cancer-course-stamp" 2>/dev/null)" != "$stamp" ]; then
+    echo "== stack lane '$name': installing its versions ($file; log: $venv/install.log)"
+    rm -rf "$venv/wheelhouse"
+    # The wheelhouse holds what a lane installs with no network: the build backend, and on Colab
+    # what Colab lacks and the setup cell installs (keras-tuner, kt-legacy; versions as in constraints.txt).
+    if ! { "$venv/bin/python" -m pip install -q --upgrade pip &&
+           "$venv/bin/python" -m pip install -q -r "$file" -r cancer_course/stacks/harness.txt &&
+           "$venv/bin/python" -m pip download -q --no-deps -d "$venv/wheelhouse" setuptools wheel \
+             $(grep -E '^(keras-tuner|kt-legacy)==' constraints.txt); } >"$venv/install.log" 2>&1; then
+      tail -n 30 "$venv/install.log" >&2
+      echo "error: installing the '$name' stack failed; the full log is $venv/install.log" >&2
+      return 1
+    fi
+    echo "$stamp" >"$venv/.cancer-course-stamp"
+  fi
+  "$venv/bin/python" -m ipykernel install --sys-prefix --name "cancer-course-$name" \
+    --display-name "Python (cancer-course, $name stack)" >/dev/null
+  # Start from what the stack has: the course (and on Colab keras-tuner) is installed below or by
+  # the notebooks' own setup cell, never left over from an earlier run.
+  "$venv/bin/python" -m pip uninstall -q -y cancer-course >/dev/null 2>&1 || true
+  if [ "$name" = colab ]; then
+    "$venv/bin/python" -m pip uninstall -q -y keras-tuner kt-legacy >/dev/null 2>&1 || true
+  else  # a learner's `pip install`: a wheel, non-editable, its dependencies checked against the stack
+    rm -rf "$ROOT/build/stack-wheel"
+    if ! { "$venv/bin/python" -m pip wheel -q --no-deps --no-build-isolation -w "$ROOT/build/stack-wheel" . &&
+           "$venv/bin/python" -m pip install -q -c "$file" "$ROOT"/build/stack-wheel/cancer_course-*.whl; } \
+         >"$venv/course-install.log" 2>&1; then
+      tail -n 30 "$venv/course-install.log" >&2
+      echo "error: the course does not install on the '$name' stack; log: $venv/course-install.log" >&2
+      return 1
+    fi
+  fi
+  echo "== stack lane '$name' ($("$venv/bin/python" --version), $file): every notebook in smoke, then unit tests"
+  set +e
+  # shellcheck disable=SC2086
+  CANCER_COURSE_STACK=$name CANCER_COURSE_WHEELHOUSE="$venv/wheelhouse" \
+    CANCER_COURSE_STACK_WORK="$ROOT/build/stack-$name" CANCER_COURSE_KERNEL="cancer-course-$name" \
+    "$venv/bin/python" -m pytest tests/test_stack_lane.py $STACK_UNIT_TESTS -p no:cacheprovider -q
+  local rc=$?
+  set -e
+  local s=$(( $(date +%s) - lane_start ))
+  echo "== stack lane '$name' finished in $((s / 60))m$(printf '%02d' $((s % 60)))s (exit $rc)"
+  [ $rc -eq 0 ] || LANES_FAILED="$LANES_FAILED $name"
+  return 0
+}
+
 # tests/test_browser.py drives Debian's Chromium headless; install it when it is missing (as root,
 # with apt-get). Elsewhere say so and go on: that test then skips, naming the reason.
 ensure_chromium() {
@@ -82,6 +174,16 @@ case "$cmd" in
     exit $rc
     ;;
   test)
+    if [ "${1:-}" = --stack ]; then
+      [ -n "${2:-}" ] || { echo "error: --stack needs a name: one of $STACKS" >&2; exit 2; }
+      export CANCER_COURSE_PROFILE=smoke MPLBACKEND=Agg PYTHONHASHSEED=0
+      stack_lane "$2" || exit $?
+      [ -z "$LANES_FAILED" ] || exit 1
+      exit 0
+    fi
+    all_lanes=yes
+    if [ "${1:-}" = --main ]; then shift; all_lanes=no; fi
+    [ $# -gt 0 ] && all_lanes=no  # pytest arguments: the main lane only
     setup
     export CANCER_COURSE_PROFILE=smoke MPLBACKEND=Agg PYTHONHASHSEED=0
     ensure_chromium
@@ -98,8 +200,17 @@ case "$cmd" in
     rc=$?
     set -e
     if [ $rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; rc=1; fi
-    echo "== course.sh test finished in $(elapsed) (exit $rc)"
-    exit $rc
+    echo "== main lane finished in $(elapsed) (exit $rc)"
+    [ $rc -eq 0 ] || LANES_FAILED="main"
+    if [ $all_lanes = yes ]; then
+      for name in $STACKS; do stack_lane "$name" || LANES_FAILED="$LANES_FAILED $name"; done
+    fi
+    [ -z "$LANES_SKIPPED" ] || echo "note: skipped stack lane(s):$LANES_SKIPPED (their Python is missing; see above)"
+    if [ -n "$LANES_FAILED" ]; then
+      echo "== course.sh test finished in $(elapsed): FAILED in$LANES_FAILED" >&2
+      exit 1
+    fi
+    echo "== course.sh test finished in $(elapsed): every lane passed"
     ;;
   lab)
     setup

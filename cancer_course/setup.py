@@ -2,25 +2,59 @@
 
 from __future__ import annotations
 
-import importlib
 import platform
 import sys
 
 from . import DISCLAIMER, __version__
 from ._tf import quiet_import
 
-# (import name, distribution name, minimum version)
-MINIMUM_VERSIONS = [
-    ("tensorflow", "tensorflow", "2.16"),
-    ("keras", "keras", "3.0"),
-    ("keras_tuner", "keras-tuner", "1.4"),
-    ("numpy", "numpy", "1.24"),
-    ("sklearn", "scikit-learn", "1.3"),
-    ("matplotlib", "matplotlib", "3.7"),
-    ("seaborn", "seaborn", "0.12"),
-    ("PIL", "Pillow", "10.0"),
-    ("ipywidgets", "ipywidgets", "8.0"),
-]
+# The stacks the course is tested on (``bash course.sh test --stack NAME`` runs each): the files
+# in cancer_course/stacks/ are their one definition. ``minimum`` holds the oldest versions, which
+# are the floors below and in pyproject.toml; ``colab`` is Google Colab's published runtime.
+TESTED_STACKS = ("minimum", "colab")
+COLAB_LATEST = "Runtime > Change runtime type > Runtime version: Latest"
+
+# distribution name -> import name, for every package the course checks
+MODULES = {
+    "tensorflow": "tensorflow",
+    "keras": "keras",
+    "keras-tuner": "keras_tuner",
+    "tensorboard": "tensorboard",
+    "numpy": "numpy",
+    "scikit-learn": "sklearn",
+    "matplotlib": "matplotlib",
+    "seaborn": "seaborn",
+    "pillow": "PIL",
+    "ipywidgets": "ipywidgets",
+    "tqdm": "tqdm",
+}
+
+
+def read_stack(name: str) -> dict:
+    """A stack file as ``{"name", "python", "source", "date", "pins": {distribution: version}}``."""
+    from importlib import resources
+
+    try:
+        text = resources.files("cancer_course").joinpath("stacks", f"{name}.txt").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ValueError(f"No stack named {name!r}: choose one of {', '.join(TESTED_STACKS)}.") from None
+    stack: dict = {"name": name, "python": None, "source": "", "date": "", "pins": {}}
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("#"):
+            key, _, value = line.lstrip("# ").partition(":")
+            if key in ("python", "source", "date") and value and not stack[key]:
+                stack[key] = value.strip()
+        elif "==" in line:
+            dist, _, version = line.partition("==")
+            stack["pins"][dist.strip().lower()] = version.strip()
+    return stack
+
+
+def minimum_versions() -> dict[str, str]:
+    """The oldest tested version of Python and of each package (the ``minimum`` stack)."""
+    stack = read_stack("minimum")
+    return {"python": stack["python"], **stack["pins"]}
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:
@@ -30,33 +64,55 @@ def _version_tuple(text: str) -> tuple[int, ...]:
         if not digits:
             break
         parts.append(int(digits))
+        if not piece.isdigit():  # "0rc1", "1+cu121": stop after the leading number
+            break
     return tuple(parts)
+
+
+def installed_version(dist: str) -> str | None:
+    """The installed version of a distribution, or None."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def in_colab() -> bool:
     return "google.colab" in sys.modules
 
 
+def too_old(dist: str, version: str | None, minimum: str) -> str | None:
+    """One line that says what to do when `dist` is missing or older than `minimum`, else None."""
+    if version is not None and _version_tuple(version) >= _version_tuple(minimum):
+        return None
+    colab = read_stack("colab")
+    on_colab = f"on Colab choose {COLAB_LATEST} (the course was last tested on Colab's runtime of {colab['date']})"
+    if dist == "python":
+        local = f"locally install Python {minimum} or newer and run `bash course.sh setup`"
+        return f"Python {version} is older than {minimum}, the oldest the course is tested on: {on_colab}; {local}."
+    local = f"locally run  pip install -U '{dist}>={minimum}'  (or `bash course.sh setup`)"
+    if version is None:
+        return f"{dist} is not installed: {local}; on Colab the setup cell installs what Colab lacks."
+    return f"{dist} {version} is older than {minimum}, the oldest version the course is tested on: {on_colab}; {local}."
+
+
 def check_environment(verbose: bool = True) -> dict[str, str]:
     """Assert minimum versions, print a version table and GPU advice; return the versions."""
     versions = {"python": platform.python_version(), "cancer_course": __version__}
-    problems = []
-    quiet_import()
-    for module, dist, minimum in MINIMUM_VERSIONS:
-        try:
-            mod = importlib.import_module(module)
-        except ImportError:
-            problems.append(f"{dist} is not installed: run  pip install '{dist}>={minimum}'")
-            continue
-        version = getattr(mod, "__version__", "0")
-        versions[dist] = version
-        if _version_tuple(version) < _version_tuple(minimum):
-            problems.append(f"{dist} {version} is older than {minimum}: run  pip install -U '{dist}>={minimum}'")
+    minimums = minimum_versions()
+    problems = [too_old("python", versions["python"], minimums["python"])]
+    for dist in MODULES:
+        version = installed_version(dist)
+        if version is not None:
+            versions[dist] = version
+        problems.append(too_old(dist, version, minimums[dist]))
+    problems = [p for p in problems if p]
     if problems:
         raise RuntimeError("The course needs newer packages:\n  " + "\n  ".join(problems))
 
-    import tensorflow as tf
-
+    tf = quiet_import()
     gpus = tf.config.list_physical_devices("GPU")
     versions["gpu"] = ", ".join(g.name for g in gpus) if gpus else "none"
     if verbose:
@@ -74,6 +130,26 @@ def check_environment(verbose: bool = True) -> dict[str, str]:
         print(DISCLAIMER)
         print("Setup complete")
     return versions
+
+
+def stack_table(versions: dict[str, str] | None = None) -> list[dict[str, str]]:
+    """Your versions beside those of every tested stack, one row per package (lesson 00).
+
+    ``status`` is "ok" when yours is at least the minimum, else what to do.
+    """
+    versions = versions or {"python": platform.python_version(),
+                            **{d: v for d in MODULES if (v := installed_version(d))}}
+    stacks = {name: read_stack(name) for name in TESTED_STACKS}
+    rows = []
+    for dist in ("python", *MODULES):
+        row = {"package": dist, "yours": versions.get(dist) or "missing"}
+        for name, stack in stacks.items():
+            row[name] = stack["python"] if dist == "python" else stack["pins"].get(dist, "installed by the setup cell")
+        problem = too_old(dist, versions.get(dist), stacks["minimum"]["python"] if dist == "python"
+                          else stacks["minimum"]["pins"][dist])
+        row["status"] = "ok" if problem is None else problem
+        rows.append(row)
+    return rows
 
 
 def cpu_model() -> str:

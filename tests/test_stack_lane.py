@@ -102,7 +102,7 @@ def test_notebook_runs_on_the_stack(rel, workdir, colab_env, monkeypatch):
     for key, value in colab_env.items():
         monkeypatch.setenv(key, value)
     path = workdir / rel
-    nb = run_smoke(path, workdir / "executed" / rel, cwd=path.parent, kernel="python3")
+    nb = run_smoke(path, workdir / "executed" / rel, cwd=path.parent, kernel=os.environ.get("CANCER_COURSE_KERNEL", "python3"))
     assert_checks(nb, path.parent.name)
     setup = next(c for c in nb.cells if c.cell_type == "code" and '"google.colab" in sys.modules' in c.source)
     printed = "".join(o.get("text", "") for o in setup.get("outputs", []))
