@@ -131,7 +131,8 @@ stack_lane() {
   set +e
   # shellcheck disable=SC2086
   CANCER_COURSE_STACK=$name CANCER_COURSE_WHEELHOUSE="$venv/wheelhouse" \
-    CANCER_COURSE_STACK_WORK="$ROOT/build/stack-$name" CANCER_COURSE_KERNEL="cancer-course-$name" \
+    CANCER_COURSE_STACK_WORK="$ROOT/build/stack-$name/content" CANCER_COURSE_KERNEL="cancer-course-$name" \
+    CANCER_COURSE_DATA="$ROOT/build/stack-$name/data" \
     "$venv/bin/python" -m pytest tests/test_stack_lane.py $STACK_UNIT_TESTS -p no:cacheprovider -q
   local rc=$?
   set -e
@@ -184,8 +185,20 @@ case "$cmd" in
     all_lanes=yes
     if [ "${1:-}" = --main ]; then shift; all_lanes=no; fi
     [ $# -gt 0 ] && all_lanes=no  # pytest arguments: the main lane only
-    setup
     export CANCER_COURSE_PROFILE=smoke MPLBACKEND=Agg PYTHONHASHSEED=0
+    if [ $all_lanes = yes ]; then
+      # The stack lanes run one after the other beside the main lane: each of the three is mostly
+      # one busy core (kernel start, imports, eager smoke training), and the machine has two.
+      rm -rf "$ROOT/build/lanes"; mkdir -p "$ROOT/build/lanes"
+      (
+        for name in $STACKS; do stack_lane "$name" || LANES_FAILED="$LANES_FAILED $name"; done
+        echo "$LANES_FAILED" >"$ROOT/build/lanes/failed"
+        echo "$LANES_SKIPPED" >"$ROOT/build/lanes/skipped"
+      ) >"$ROOT/build/lanes/stacks.log" 2>&1 &
+      stacks_pid=$!
+      echo "== the stack lanes ($STACKS) run beside the main lane; their log: build/lanes/stacks.log"
+    fi
+    setup
     ensure_chromium
     echo "== lint (ruff)"
     ruff check .
@@ -203,7 +216,16 @@ case "$cmd" in
     echo "== main lane finished in $(elapsed) (exit $rc)"
     [ $rc -eq 0 ] || LANES_FAILED="main"
     if [ $all_lanes = yes ]; then
-      for name in $STACKS; do stack_lane "$name" || LANES_FAILED="$LANES_FAILED $name"; done
+      echo "== waiting for the stack lanes"
+      wait "$stacks_pid" || true
+      echo "== the stack lanes' log (build/lanes/stacks.log):"
+      cat "$ROOT/build/lanes/stacks.log"
+      if [ -f "$ROOT/build/lanes/failed" ]; then
+        LANES_FAILED="$LANES_FAILED$(cat "$ROOT/build/lanes/failed")"
+        LANES_SKIPPED="$(cat "$ROOT/build/lanes/skipped")"
+      else
+        LANES_FAILED="$LANES_FAILED (the stack lanes ended early)"
+      fi
     fi
     [ -z "$LANES_SKIPPED" ] || echo "note: skipped stack lane(s):$LANES_SKIPPED (their Python is missing; see above)"
     if [ -n "$LANES_FAILED" ]; then

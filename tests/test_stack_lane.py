@@ -99,6 +99,7 @@ def test_the_lane_starts_without_what_colab_lacks():
 @pytest.mark.parametrize("rel", [p.relative_to(ROOT).as_posix() for p in NOTEBOOKS])
 def test_notebook_runs_on_the_stack(rel, workdir, colab_env, monkeypatch):
     monkeypatch.setenv("CANCER_COURSE_PROFILE", "smoke")
+    monkeypatch.delenv("CANCER_COURSE_DATA", raising=False)  # the lessons find their data folder themselves
     for key, value in colab_env.items():
         monkeypatch.setenv(key, value)
     path = workdir / rel
@@ -109,8 +110,10 @@ def test_notebook_runs_on_the_stack(rel, workdir, colab_env, monkeypatch):
     assert "Setup complete" in printed, printed
 
 
-def test_the_course_was_installed_as_a_learner_installs_it():
-    """Non-editable, in the lane's site-packages: a lesson cannot lean on this checkout."""
+def test_the_course_was_installed_as_a_learner_installs_it(workdir):
+    """Non-editable, in the lane's site-packages: a lesson cannot lean on this checkout, and the
+    lessons generated their data in the folder they ran in (on Colab: /content/data)."""
+    assert (workdir / "notebooks" / "data" / "embedded-smoke").is_dir(), sorted(p.name for p in workdir.iterdir())
     shown = subprocess.run([sys.executable, "-m", "pip", "show", "cancer-course"], capture_output=True, text=True)
     assert shown.returncode == 0, shown.stderr
     assert "Editable project location" not in shown.stdout, shown.stdout
