@@ -50,6 +50,7 @@ __all__ = [
     "parameter_table",
     "ParameterTable",
     "plot_architecture",
+    "receptive_fields",
 ]
 
 #: The published size of the original system (2-way softmax head, 224x224x3).
@@ -354,6 +355,74 @@ def parameter_table(model: keras.Model, level: str = "block") -> ParameterTable:
 # ---------------------------------------------------------------------------------------------
 # Architecture diagram
 # ---------------------------------------------------------------------------------------------
+_STAGES = ("stem", "stage1", "stage2", "stage3", "stage4")
+
+
+def _spatial(layer) -> tuple[int, int] | None:
+    """(effective kernel size, stride) of a layer that looks at a window of pixels, else None."""
+    kernel = getattr(layer, "kernel_size", None) or getattr(layer, "pool_size", None)
+    if kernel is None or isinstance(layer, layers.Dense):
+        return None
+    dilation = getattr(layer, "dilation_rate", (1,))
+    k = (int(kernel[0]) - 1) * int(dilation[0]) + 1
+    strides = getattr(layer, "strides", None) or kernel
+    return k, int(strides[0])
+
+
+def receptive_fields(model: keras.Model) -> list[dict]:
+    """For each stage of a course model: its output stride ("jump") and its receptive field.
+
+    Walking the layers from the input: a window of size k with stride s turns (jump j, field r)
+    into (j * s, r + (k - 1) * j); where branches meet (Add, Concatenate, Multiply) the field is
+    the widest branch's. The field is the *theoretical* one, in input pixels along one side: the
+    square of input pixels that can influence one value of the stage's output map. It may be
+    wider than the image (the padding then fills the rest), and the effective field - where the
+    influence is actually large - is usually much smaller (Luo et al., 2016).
+
+    Squeeze-and-excitation and CBAM's channel attention pool over the whole map, so a gate that
+    rescales a value depends on every pixel: ``global_gates`` says when a stage has them. The
+    ``receptive_field`` counts only the convolution and pooling path.
+
+    Returns one dict per stage: ``stage``, ``layer`` (its last layer), ``jump``,
+    ``receptive_field``, ``output_size`` (side of the output map) and ``global_gates``.
+    """
+    state: dict[int, tuple] = {}  # id(tensor) -> (jump, field, global_gates, is_global)
+    for tensor in model.inputs:
+        state[id(tensor)] = (1, 1, False, False)
+    last: dict[str, tuple] = {}
+    for layer in model.layers:
+        for node in getattr(layer, "_inbound_nodes", []):
+            inputs = [state.get(id(t)) for t in node.input_tensors]
+            if not node.input_tensors or any(i is None for i in inputs):
+                continue
+            local = [i for i in inputs if not i[3]]
+            gates = any(i[2] or i[3] for i in inputs)
+            if not local:  # everything downstream of a global pool
+                out = (None, None, True, True)
+            elif "Global" in type(layer).__name__ or isinstance(layer, layers.Dense):
+                out = (None, None, True, True)
+            else:
+                jump = max(i[0] for i in local)
+                field = max(i[1] for i in local)
+                window = _spatial(layer)
+                if window:
+                    k, stride = window
+                    field, jump = field + (k - 1) * jump, jump * stride
+                out = (jump, field, gates, False)
+            for t in node.output_tensors:
+                state[id(t)] = out
+            stage = layer.name.split("_", 1)[0]
+            if stage in _STAGES and not out[3]:
+                last[stage] = (layer, node.output_tensors[0], out)
+    rows = []
+    for stage in _STAGES:
+        if stage in last:
+            layer, tensor, (jump, field, gates, _) = last[stage]
+            rows.append({"stage": stage, "layer": layer.name, "jump": jump, "receptive_field": field,
+                         "output_size": tensor.shape[1], "global_gates": gates})
+    return rows
+
+
 def graphviz_available() -> bool:
     """True when both the ``pydot`` Python package and Graphviz's ``dot`` program are present."""
     return importlib.util.find_spec("pydot") is not None and shutil.which("dot") is not None

@@ -208,3 +208,42 @@ def test_from_profile_accepts_a_profile_a_name_or_none(monkeypatch):
     assert from_profile(PROFILES["smoke"], head_units=(8, 4, 2)).get_layer("head_dense1").units == 8
     with pytest.raises(ValueError, match="Unknown profile"):
         from_profile("tiny")
+
+
+# ============================================================================= receptive fields
+def test_receptive_fields_of_a_small_model_by_hand():
+    import keras
+    from keras import layers
+
+    from cancer_course.model import receptive_fields
+
+    x = inputs = keras.Input((32, 32, 3))
+    x = layers.Conv2D(4, 3, padding="same", name="stem_conv")(x)  # r 1 + 2*1 = 3, j 1
+    x = layers.MaxPooling2D(2, name="stem_pool")(x)  # r 3 + 1*1 = 4, j 2
+    a = layers.Conv2D(4, 3, padding="same", name="stage1_a")(x)  # r 4 + 2*2 = 8
+    b = layers.Conv2D(4, 3, dilation_rate=2, padding="same", name="stage1_b")(x)  # k_eff 5: r 4 + 4*2 = 12
+    x = layers.Add(name="stage1_add")([a, b])  # the wider branch: 12, j 2
+    x = layers.Conv2D(4, 3, strides=2, padding="same", name="stage2_conv")(x)  # r 12 + 2*2 = 16, j 4
+    gate = layers.Dense(4, activation="sigmoid", name="stage2_gate")(layers.GlobalAveragePooling2D(
+        keepdims=True, name="stage2_squeeze")(x))
+    x = layers.Multiply(name="stage2_scale")([x, gate])  # a global gate: the field stays 16
+    outputs = layers.Dense(1, name="head_out")(layers.GlobalAveragePooling2D(name="head_gap")(x))
+    rows = receptive_fields(keras.Model(inputs, outputs))
+    assert [(r["stage"], r["layer"], r["jump"], r["receptive_field"], r["output_size"], r["global_gates"])
+            for r in rows] == [("stem", "stem_pool", 2, 4, 16, False), ("stage1", "stage1_add", 2, 12, 16, False),
+                               ("stage2", "stage2_scale", 4, 16, 8, True)]
+
+
+def test_receptive_fields_of_the_reference_model_by_hand():
+    """stem: conv 7/2 -> r 7, j 2; pool 3/2 -> r 7 + 2*2 = 11, j 4. Each bottleneck block adds one
+    3x3 conv (2 * jump); each MaxPool 2 adds 1 * jump and doubles it. stage1: 11 + 3*8 = 35,
+    pool 39 (j 8); stage2: 39 + 4*16 = 103, pool 111 (j 16); stage3: the deepest branch has two
+    3x3 convs, 111 + 64 = 175, pool 191 (j 32); stage4: 3 blocks, 191 + 3*64 = 383, then CBAM's
+    7x7 spatial conv, 383 + 6*32 = 575 - wider than the 224-px image, at a stride of 32."""
+    from cancer_course.model import receptive_fields, reference_model
+
+    rows = receptive_fields(reference_model())
+    assert [(r["stage"], r["jump"], r["receptive_field"]) for r in rows] == [
+        ("stem", 4, 11), ("stage1", 8, 39), ("stage2", 16, 111), ("stage3", 32, 191), ("stage4", 32, 575)]
+    assert [r["output_size"] for r in rows] == [56, 28, 14, 7, 7]
+    assert [r["global_gates"] for r in rows] == [False, True, True, True, True]
