@@ -15,7 +15,19 @@
   grey thumbnails also correlate at ``NEAR_CORRELATION`` or more (mostly blank background
   patches have look-alike hashes without being copies of each other).
 
-Command line: ``cancer-course audit ROOT [--json]``.
+- with ``groups`` (image -> patient, slide or case id): every group found in more than one split.
+  Real datasets hold several images per patient; a split made tile by tile puts one patient on
+  both sides, and every test metric then rewards remembering the patient. (The audit cannot see
+  a patient it is not told about: look-alike tiles of one patient are only caught when they are
+  near-duplicates.)
+
+``AuditReport.blocking`` lists what has to be fixed before training (leaks of images or
+groups across splits, copies under both labels, unreadable files, a split without one of the
+classes); ``problems`` lists those and the warnings (duplicates within a split, imbalance,
+mixed sizes).
+
+Command line: ``cancer-course audit ROOT [--groups FILE.csv] [--json]``; it exits 1 when
+something blocking was found, so a script or CI job can stop on it.
 """
 
 from __future__ import annotations
@@ -121,6 +133,9 @@ class AuditReport:
     seconds: float = 0.0
     flat_images: int = 0
     problems: list[str] = field(default_factory=list)
+    blocking: list[str] = field(default_factory=list)
+    group_leaks: list[dict] = field(default_factory=list)  # {"group", "splits", "files"}
+    groups_source: str | None = None  # where the groups came from (a CSV), None without groups
 
     def duplicate_summary(self) -> dict[str, int]:
         kinds = Counter(g["kind"] for g in self.duplicate_groups)
@@ -236,8 +251,64 @@ def _near_pairs(records: list[dict], threshold: int) -> list[dict]:
     return pairs
 
 
-def audit(root: str | Path, near_threshold: int = NEAR_THRESHOLD, workers: int = 2, progress: bool = False) -> AuditReport:
-    """Audit the dataset under `root` (see the module docstring for what is checked)."""
+def read_groups(csv_path: str | Path) -> dict[str, str]:
+    """``path -> group`` from a CSV with the columns ``path,group`` (paths relative to the dataset root)."""
+    import csv
+
+    from .data import DataError
+
+    csv_path = Path(csv_path).expanduser()
+    try:
+        with open(csv_path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            columns = [c.strip() for c in (reader.fieldnames or [])]
+            if "path" not in columns or "group" not in columns:
+                raise DataError(f"{csv_path}: needs a header row with the columns path,group (found: "
+                                f"{','.join(columns) or 'no header'}); one row per image, path relative to ROOT.")
+            groups = {}
+            for line, row in enumerate(reader, start=2):
+                row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+                if not row["path"] or not row["group"]:
+                    raise DataError(f"{csv_path}, line {line}: an empty path or group; give both on every row.")
+                groups[Path(row["path"]).as_posix().removeprefix("./")] = row["group"]
+    except OSError as exc:
+        raise DataError(f"Cannot read the groups file {csv_path}: {exc.strerror or exc}.") from None
+    return groups
+
+
+def _group_leaks(records: list[dict], groups: dict[str, str]) -> tuple[list[dict], list[str]]:
+    """Groups with images in more than one split, and notes on paths the CSV and the folder disagree on."""
+    members: dict[str, list[dict]] = defaultdict(list)
+    ungrouped = []
+    for r in records:
+        group = groups.get(r["rel"])
+        if group is None:
+            ungrouped.append(r["rel"])
+        else:
+            members[group].append(r)
+    leaks = []
+    for group, rs in sorted(members.items()):
+        splits = sorted({r["split"] for r in rs}, key=lambda x: (SPLIT_ORDER.index(x) if x in SPLIT_ORDER else 9, x))
+        if len(splits) > 1:
+            leaks.append({"group": group, "splits": splits, "files": sorted(r["rel"] for r in rs)})
+    notes = []
+    known = {r["rel"] for r in records}
+    missing = sorted(set(groups) - known)
+    if missing:
+        notes.append(f"{len(missing)} path(s) of the groups file are not images of this folder "
+                     f"(e.g. {', '.join(missing[:3])}): paths must be relative to ROOT")
+    if ungrouped:
+        notes.append(f"{len(ungrouped)} image(s) have no group in the groups file (e.g. {', '.join(ungrouped[:3])}): "
+                     "they were not checked for patient leaks")
+    return leaks, notes
+
+
+def audit(root: str | Path, near_threshold: int = NEAR_THRESHOLD, workers: int = 2, progress: bool = False,
+          groups: dict[str, str] | str | Path | None = None) -> AuditReport:
+    """Audit the dataset under `root` (see the module docstring for what is checked).
+
+    ``groups``: ``{relative path: group id}``, or a CSV file with the columns ``path,group``.
+    """
     import time
 
     from .data import DataError
@@ -260,15 +331,15 @@ def audit(root: str | Path, near_threshold: int = NEAR_THRESHOLD, workers: int =
     for r in records:
         if r["sha256"] and r["error"] != "empty file (0 bytes)":
             by_digest[r["sha256"]].append(r)
-    groups = []
+    dup_groups = []
     for members in by_digest.values():
         if len(members) < 2:
             continue
         splits = sorted({m["split"] for m in members})
         labels = sorted({m["label"] for m in members})
         kind = "across splits" if len(splits) > 1 else "both labels" if len(labels) > 1 else "within split"
-        groups.append({"files": [m["rel"] for m in members], "splits": splits, "labels": labels, "kind": kind})
-    groups.sort(key=lambda g: g["files"][0])
+        dup_groups.append({"files": [m["rel"] for m in members], "splits": splits, "labels": labels, "kind": kind})
+    dup_groups.sort(key=lambda g: g["files"][0])
     train_counts = counts.get("train") or next(iter(counts.values()), {})
     order = sorted(counts, key=lambda s: (SPLIT_ORDER.index(s) if s in SPLIT_ORDER else len(SPLIT_ORDER), s))
     report = AuditReport(
@@ -280,19 +351,26 @@ def audit(root: str | Path, near_threshold: int = NEAR_THRESHOLD, workers: int =
         formats=dict(Counter(r["format"] for r in ok).most_common()),
         unreadable=[{"path": r["rel"], "reason": r["error"]} for r in records if r["error"]],
         layout_notes=notes,
-        duplicate_groups=groups,
+        duplicate_groups=dup_groups,
         near_duplicates=_near_pairs(ok, near_threshold),
         near_threshold=near_threshold,
         n_files=len(records),
         flat_images=sum(1 for r in ok if r["flat"]),
     )
-    report.problems = _problems(report)
+    if groups is not None:
+        report.groups_source = str(groups) if isinstance(groups, str | Path) else "a mapping"
+        if isinstance(groups, str | Path):
+            groups = read_groups(groups)
+        report.group_leaks, group_notes = _group_leaks(records, groups)
+        report.layout_notes.extend(group_notes)
+    report.blocking = _blocking(report)
+    report.problems = report.blocking + _warnings(report)
     report.seconds = round(time.perf_counter() - start, 2)
     return report
 
 
-def _problems(report: AuditReport) -> list[str]:
-    """One line per thing to fix before training."""
+def _blocking(report: AuditReport) -> list[str]:
+    """One line per thing that has to be fixed before training (the CLI exits 1 on any)."""
     out = []
     dup = report.duplicate_summary()
     near = Counter(p["kind"] for p in report.near_duplicates)
@@ -303,14 +381,30 @@ def _problems(report: AuditReport) -> list[str]:
             f"LEAK: {dup['across splits']} exact and {near['across splits'] + near['across splits, both labels']} "
             "near-duplicate(s) across splits: keep each image (and each patient) in one split only"
         )
+    if report.group_leaks:
+        names = ", ".join(g["group"] for g in report.group_leaks[:3])
+        out.append(f"GROUP LEAK: {len(report.group_leaks)} group(s) in more than one split (e.g. {names}): "
+                   "split by group (sklearn's GroupShuffleSplit or StratifiedGroupKFold), not by image")
     if dup["both labels"] or near["both labels"] or near["across splits, both labels"]:
         n = dup["both labels"] + near["both labels"] + near["across splits, both labels"]
         out.append(f"{n} image(s) under both labels: decide the right label, remove the other copy")
+    for split, per in report.counts.items():
+        empty = [c for c in CLASS_NAMES if not per.get(c)]
+        if empty and sum(per.values()):
+            out.append(f"{split} has no {' and no '.join(empty)} images: AUC, sensitivity or specificity "
+                       "are undefined there; add images of that class")
+    return out
+
+
+def _warnings(report: AuditReport) -> list[str]:
+    """Worth knowing, not blocking."""
+    out = []
+    dup = report.duplicate_summary()
     if dup["within split"]:
         out.append(f"{dup['within split']} group(s) of exact duplicates within a split: they overweight those images")
     for split, per in report.counts.items():
         total = sum(per.values())
-        if total and min(per.values()) / total < 0.2:
+        if total and 0 < min(per.values()) / total < 0.2:
             out.append(f"{split} is imbalanced ({per}): use class weights or resampling, and report AUC, not accuracy")
     if len(report.sizes) > 1:
         out.append(f"{len(report.sizes)} different image sizes: they will be resized; check nothing is distorted")
@@ -349,11 +443,20 @@ def format_report(report: AuditReport, examples: int = 3) -> str:
     )
     for p in report.near_duplicates[: examples * 2]:
         lines.append(f"  {p['a']} ~ {p['b']} ({p['kind']}, {p['distance']} bits)")
+    if report.groups_source is not None:
+        lines.append(f"Groups (patients, slides) from {report.groups_source}: "
+                     f"{len(report.group_leaks) or 'no'} group(s) in more than one split")
+        for g in report.group_leaks[: examples * 2]:
+            lines.append(f"  {g['group']}: {', '.join(g['splits'])} ({len(g['files'])} files, e.g. {g['files'][0]})")
     lines.append("")
-    if report.problems:
+    if report.blocking:
         lines.append("To fix before training:")
-        lines += [f"  - {p}" for p in report.problems]
-    else:
+        lines += [f"  - {p}" for p in report.blocking]
+    warnings = [p for p in report.problems if p not in report.blocking]
+    if warnings:
+        lines.append("Worth a look:")
+        lines += [f"  - {p}" for p in warnings]
+    if not report.problems:
         lines.append("No problems found.")
     return "\n".join(lines)
 
@@ -362,10 +465,16 @@ def _run_cli(args) -> int:
     from .cli import CourseError
 
     try:
-        report = audit(args.root, near_threshold=args.threshold, workers=args.workers, progress=not args.json)
+        report = audit(args.root, near_threshold=args.threshold, workers=args.workers, progress=not args.json,
+                       groups=args.groups)
     except (ValueError, OSError) as exc:
         raise CourseError(str(exc)) from None
     print(json.dumps(report.as_dict(), indent=2) if args.json else report)
+    if report.blocking:
+        import sys
+
+        print(f"audit: {len(report.blocking)} problem(s) to fix before training (exit status 1)", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -375,10 +484,13 @@ def register_cli(subparsers) -> None:
         "audit",
         help="audit a dataset: counts, balance, sizes, unreadable files, duplicates and leaks",
         description="Audit ROOT/<split>/<class>/ images: counts, class balance and weights, sizes and modes, "
-        "unreadable files, exact and near-duplicates within and across splits and labels.",
+        "unreadable files, exact and near-duplicates within and across splits and labels, and with --groups "
+        "patients (or slides) in more than one split. Exits 1 when something has to be fixed before training.",
     )
     p.add_argument("root", metavar="ROOT")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--groups", metavar="FILE.csv", help="CSV with columns path,group (path relative to ROOT; "
+                   "group: patient, slide or case id): report every group found in more than one split")
     p.add_argument("--threshold", type=int, default=NEAR_THRESHOLD, help="near-duplicate distance in bits (of 64)")
     p.add_argument("--workers", type=int, default=2, help="processes that read the images")
     p.set_defaults(func=_run_cli)

@@ -74,11 +74,14 @@ def test_clean_generated_set_has_no_problems(tmp_path):
 
 
 def test_cli_json_and_text(leaky, capsys):
-    assert cli.main(["audit", str(leaky), "--json", "--workers", "1"]) == 0
-    parsed = json.loads(capsys.readouterr().out)
+    assert cli.main(["audit", str(leaky), "--json", "--workers", "1"]) == 1  # leaks: fix before training
+    out = capsys.readouterr()
+    parsed = json.loads(out.out)
+    assert "problem(s) to fix before training (exit status 1)" in out.err
+    assert any(b.startswith("LEAK") for b in parsed["blocking"]) and parsed["group_leaks"] == []
     assert parsed["duplicate_summary"] == {"within split": 1, "across splits": 1, "both labels": 1}
     assert parsed["class_weights"] == {"0": 1.0, "1": 1.0}
-    assert cli.main(["audit", str(leaky), "--workers", "1"]) == 0
+    assert cli.main(["audit", str(leaky), "--workers", "1"]) == 1
     assert "Balanced class weights (from train): {0: 1.0, 1: 1.0}" in capsys.readouterr().out
     assert cli.main(["audit", str(leaky / "missing")]) == 2
 
@@ -90,3 +93,69 @@ def test_pcam_has_687_duplicate_groups_and_no_leak(shared_data):
     assert len(report.duplicate_groups) == 687
     assert all(g["kind"] == "within split" and g["labels"] == ["malignant"] for g in report.duplicate_groups)
     assert report.leaks == 0 and report.unreadable == []
+
+
+def _grouped_set(tmp_path, leak: bool):
+    """Three patients per split and class, two tiles each; with `leak`, patient p1's second tile is
+    moved to the test split (a tile-level split's mistake)."""
+    root = tmp_path / ("leaky-groups" if leak else "clean-groups")
+    rows, seed = ["path,group"], 100
+    for split in ("train", "validation", "test"):
+        for cls in ("benign", "malignant"):
+            (root / split / cls).mkdir(parents=True)
+            for patient in range(3):
+                for tile in range(2):
+                    rel = f"{split}/{cls}/p{patient}_{tile}.png"
+                    _tile(seed).save(root / rel)
+                    seed += 1
+                    rows.append(f"{rel},{split}-{cls}-p{patient}")
+    if leak:
+        (root / "train/benign/p1_1.png").rename(root / "test/benign/moved.png")
+        rows = [r.replace("train/benign/p1_1.png", "test/benign/moved.png") for r in rows]
+    (tmp_path / f"{root.name}.csv").write_text("\n".join(rows) + "\n")
+    return root, tmp_path / f"{root.name}.csv"
+
+
+def test_groups_find_a_patient_in_two_splits(tmp_path, capsys):
+    root, groups = _grouped_set(tmp_path, leak=True)
+    report = audit.audit(root, workers=1, groups=groups)
+    assert report.group_leaks == [{"group": "train-benign-p1", "splits": ["train", "test"],
+                                   "files": ["test/benign/moved.png", "train/benign/p1_0.png"]}]
+    assert any(b.startswith("GROUP LEAK: 1 group(s)") and "GroupShuffleSplit" in b for b in report.blocking)
+    assert report.leaks == 0  # no image is copied: only the group tells
+    assert cli.main(["audit", str(root), "--groups", str(groups), "--json", "--workers", "1"]) == 1
+    parsed = json.loads(capsys.readouterr().out)
+    assert parsed["group_leaks"][0]["group"] == "train-benign-p1"
+    assert cli.main(["audit", str(root), "--groups", str(groups), "--workers", "1"]) == 1
+    assert "train-benign-p1: train, test (2 files" in capsys.readouterr().out
+
+
+def test_groups_pass_a_clean_split(tmp_path, capsys):
+    root, groups = _grouped_set(tmp_path, leak=False)
+    assert cli.main(["audit", str(root), "--groups", str(groups), "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "no group(s) in more than one split" in out and "No problems found." in out
+
+
+def test_groups_file_problems_are_named(tmp_path):
+    root, groups = _grouped_set(tmp_path, leak=False)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("file,patient\na.png,1\n")
+    with pytest.raises(ValueError, match="needs a header row with the columns path,group"):
+        audit.audit(root, workers=1, groups=bad)
+    with pytest.raises(ValueError, match="Cannot read the groups file"):
+        audit.audit(root, workers=1, groups=tmp_path / "missing.csv")
+    partial = tmp_path / "partial.csv"
+    partial.write_text("path,group\ntrain/benign/p0_0.png,a\nnot/here.png,b\n")
+    report = audit.audit(root, workers=1, groups=partial)
+    assert any("not images of this folder (e.g. not/here.png)" in n for n in report.layout_notes)
+    assert any("have no group in the groups file" in n for n in report.layout_notes)
+
+
+def test_a_split_without_a_class_blocks(tmp_path):
+    root, _ = _grouped_set(tmp_path, leak=False)
+    shutil.rmtree(root / "test" / "malignant")
+    (root / "test" / "malignant").mkdir()
+    report = audit.audit(root, workers=1)
+    assert report.blocking == ["test has no malignant images: AUC, sensitivity or specificity are undefined there; "
+                               "add images of that class"]
