@@ -59,6 +59,7 @@ __all__ = [
     "evaluate",
     "headline",
     "compare_aucs",
+    "ppv_npv_at",
 ]
 
 CLASS_NAMES = ("Benign", "Malignant")  # label 0, label 1
@@ -273,6 +274,22 @@ def confusion_at(y_true, p_malignant, threshold: float = 0.5) -> dict:
         "npv": _safe_ratio(tn, tn + fn),
         "accuracy": _safe_ratio(tp + tn, y.size),
     }  # fmt: skip
+
+
+def ppv_npv_at(sensitivity: float | None, specificity: float | None, prevalence: float) -> dict:
+    """PPV and NPV a test with this sensitivity and specificity would have at `prevalence`.
+
+    Bayes' rule: PPV = sens * prev / (sens * prev + (1 - spec) * (1 - prev)), NPV likewise. The
+    test split's own PPV and NPV hold only at the test split's prevalence; a screening population
+    (prevalence near 1%) gets far lower PPV from the same sensitivity and specificity.
+    """
+    if not 0 < prevalence < 1:
+        raise ValueError(f"prevalence must be between 0 and 1 (0.01 for 1 in 100), got {prevalence}.")
+    if sensitivity is None or specificity is None:
+        return {"prevalence": float(prevalence), "ppv": None, "npv": None}
+    tp, fp = sensitivity * prevalence, (1 - specificity) * (1 - prevalence)
+    tn, fn = specificity * (1 - prevalence), (1 - sensitivity) * prevalence
+    return {"prevalence": float(prevalence), "ppv": _safe_ratio(tp, tp + fp), "npv": _safe_ratio(tn, tn + fn)}
 
 
 def classification_report(y_true, p_malignant, threshold: float = 0.5, as_text: bool = False):
@@ -724,13 +741,17 @@ def _write_predictions(path: Path, paths, y, p) -> str:
 def evaluate(model, root, split: str = "test", out_dir="results/evaluation", *, threshold="youden",
              target_sensitivity: float = 0.95, threshold_split: str | None = None, n_boot: int = 1000,
              seed: int = 0, n_bins: int = 10, batch_size: int = 32, resize: bool = False,
-             gallery_size: int = 8, json_path=None) -> dict:
+             gallery_size: int = 8, json_path=None, prevalence: float | None = None) -> dict:
     """Evaluate a model on ``ROOT/<split>``: write every figure and return every number as a dict.
 
     ``threshold`` picks the operating point reported beside 0.5: ``"youden"``, ``"sensitivity"``
     (the highest threshold reaching ``target_sensitivity``) or a number. Thresholds are chosen on
-    ``threshold_split`` when given (e.g. ``"validation"``: the honest way), else on ``split``
-    itself (optimistic: the dict says which). Writes to ``out_dir``: ``confusion_matrix.png``
+    ``threshold_split``; by default the dataset's ``validation`` split when it has one and it is
+    not the split evaluated (the honest way), else ``split`` itself - then the chosen threshold's
+    figures are optimistic, ``thresholds["chosen"]["honest"]`` is False, and :func:`headline`
+    does not report them as a result. A fixed number is chosen on no split.
+    ``prevalence`` (default: the evaluated split's) is where PPV and NPV are also reported
+    (``result["at_prevalence"]``), from the split's sensitivity and specificity. Writes to ``out_dir``: ``confusion_matrix.png``
     (0.5), ``confusion_matrix_chosen.png``, ``roc.png``, ``precision_recall.png``,
     ``reliability.png``, ``error_gallery.png``, ``predictions.csv`` and ``evaluation.json``
     (or ``json_path``). Raises ValueError for a one-class split, images of the wrong size
@@ -740,6 +761,8 @@ def evaluate(model, root, split: str = "test", out_dir="results/evaluation", *, 
     root, out = Path(root), Path(out_dir)
     y, p, paths = predict_split(model, root, split, batch_size=batch_size, resize=resize)
     _require_both_classes(y, where=f"The {split!r} split of {root}")
+    if threshold_split is None and split != "validation" and (root / "validation").is_dir():
+        threshold_split = "validation"
     if threshold_split and threshold_split != split:
         y_t, p_t, _ = predict_split(model, root, threshold_split, batch_size=batch_size, resize=resize)
         _require_both_classes(y_t, where=f"The {threshold_split!r} split of {root}")
@@ -760,6 +783,13 @@ def evaluate(model, root, split: str = "test", out_dir="results/evaluation", *, 
     ece, brier = expected_calibration_error(y, p, n_bins), brier_score(y, p)
     errors = worst_errors(y, p, paths, threshold=t, k=gallery_size)
 
+    split_prevalence = float(y.mean())
+    prevalence = split_prevalence if prevalence is None else float(prevalence)
+    at_prevalence = {"prevalence": prevalence,
+                     "source": "the evaluated split" if prevalence == split_prevalence else "stated (--prevalence)",
+                     "0.5": ppv_npv_at(at_half["sensitivity"], at_half["specificity"], prevalence),
+                     "chosen": ppv_npv_at(at_chosen["sensitivity"], at_chosen["specificity"], prevalence)}
+    honest = chosen["method"] == "fixed" or threshold_split != split
     points = [{"name": "0.5", **at_half}, {"name": chosen["method"], **at_chosen}]
     figures = {
         "confusion_matrix": _save(plot_confusion_matrix(at_half), out / "confusion_matrix.png"),
@@ -785,7 +815,9 @@ def evaluate(model, root, split: str = "test", out_dir="results/evaluation", *, 
         "roc": roc,
         "precision_recall": pr,
         "bootstrap": boot,
-        "thresholds": {"chosen": {**chosen, "chosen_on": threshold_split}, "youden": youden,
+        "at_prevalence": at_prevalence,
+        "thresholds": {"chosen": {**chosen, "chosen_on": None if chosen["method"] == "fixed" else threshold_split,
+                                  "honest": honest}, "youden": youden,
                        "target_sensitivity": target, "chosen_on": threshold_split,
                        "rule": "Malignant when p_malignant >= threshold"},
         "calibration": {"ece": ece, "brier": brier, "n_bins": int(n_bins), "binning": "equal-width on [0, 1]",
@@ -805,6 +837,18 @@ def _fmt(value, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+def _prevalence_line(result: dict) -> str:
+    at = result.get("at_prevalence")
+    if not at:
+        return ""
+    half, chosen = at["0.5"], at["chosen"]
+    line = (f"at prevalence {at['prevalence']:.3g} ({at['source']}): PPV {_fmt(half['ppv'])}, "
+            f"NPV {_fmt(half['npv'])} at 0.5")
+    if result["thresholds"]["chosen"].get("honest", True):
+        line += f"; PPV {_fmt(chosen['ppv'])}, NPV {_fmt(chosen['npv'])} at the chosen threshold"
+    return line
+
+
 def headline(result: dict) -> str:
     """The few lines a reviewer reads first, from the dict :func:`evaluate` returns."""
     ds, boot = result["dataset"], result["bootstrap"]
@@ -821,8 +865,14 @@ def headline(result: dict) -> str:
         f"({ds['class_counts']['Benign']} benign, {ds['class_counts']['Malignant']} malignant)",
         f"AUC {_fmt(result['auc'])} ({level}% CI {_fmt(lo)}-{_fmt(hi)}), average precision {_fmt(result['average_precision'])}",
         f"at threshold 0.5: {rates(result['confusion_matrix'], boot['0.5'])}",
-        f"at threshold {chosen['threshold']:.3g} ({chosen['method']}, chosen on {chosen['chosen_on']}): "
-        f"{rates(result['confusion_matrix_chosen'], boot['chosen'])}",
+        (f"at threshold {chosen['threshold']:.3g} ({chosen['method']}"
+         + (f", chosen on {chosen['chosen_on']}" if chosen.get("chosen_on") else "") + "): "
+         + rates(result["confusion_matrix_chosen"], boot["chosen"]))
+        if chosen.get("honest", True) else
+        (f"no result at a chosen threshold: the {chosen['method']} threshold {chosen['threshold']:.3g} was chosen on "
+         f"the {ds['split']} split itself, so its figures would be optimistic; choose it on a validation split "
+         "(--threshold-split validation) or give a fixed --threshold"),
+        _prevalence_line(result),
         f"calibration: ECE {_fmt(result['calibration']['ece'])} ({result['calibration']['n_bins']} equal-width bins), "
         f"Brier {_fmt(result['calibration']['brier'])}",
     ]
@@ -836,7 +886,8 @@ def _cmd(args) -> int:
     try:
         result = evaluate(args.model, args.dataset_path, args.split, args.out, threshold=args.threshold,
                           target_sensitivity=args.target_sensitivity, threshold_split=args.threshold_split,
-                          n_boot=args.n_boot, seed=args.seed, resize=args.resize, json_path=args.json)
+                          n_boot=args.n_boot, seed=args.seed, resize=args.resize, json_path=args.json,
+                          prevalence=args.prevalence)
     except (OSError, ValueError) as exc:
         raise CourseError(str(exc)) from exc
     print(headline(result))
@@ -868,7 +919,11 @@ def register_cli(sub) -> None:
                    "or a number in [0, 1] (default youden)")
     p.add_argument("--target-sensitivity", type=float, default=0.95, help="for --threshold sensitivity (default 0.95)")
     p.add_argument("--threshold-split", default=None, metavar="SPLIT",
-                   help="choose thresholds on this split (e.g. validation) instead of the evaluated one")
+                   help="choose thresholds on this split (default: validation, when the dataset has one and "
+                   "it is not the evaluated split)")
+    p.add_argument("--prevalence", type=float, default=None,
+                   help="also report PPV and NPV at this prevalence, e.g. 0.01 for screening "
+                   "(default: the evaluated split's)")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the intervals (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     p.add_argument("--resize", action="store_true", help="resize images whose size differs from the model's input")

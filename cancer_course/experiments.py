@@ -102,14 +102,19 @@ def oversampled(paths, labels, image_size: int, batch_size: int, *, output: str 
 
 # ---------------------------------------------------------------- metrics
 def recall_at_specificity(y_true, p, specificity: float = 0.9) -> float:
-    """Recall (sensitivity) at the lowest threshold whose specificity is still >= `specificity`."""
+    """Recall (sensitivity) at the lowest threshold whose specificity is still >= `specificity`.
+
+    The course's one rule: malignant when p >= threshold. The threshold is the smallest number
+    above the k-th lowest benign score (k = ceil(specificity * n_benign)), so those k benign
+    images fall below it."""
     y_true, p = np.asarray(y_true), np.asarray(p)
     negatives = np.sort(p[y_true == 0])
     if len(negatives) == 0 or not (y_true == 1).any():
         raise ValueError("recall at a fixed specificity needs both classes in the split")
     k = int(np.ceil(specificity * len(negatives))) - 1  # this many negatives must lie below the threshold
     threshold = negatives[min(max(k, 0), len(negatives) - 1)]
-    return float(np.mean(p[y_true == 1] > threshold))
+    threshold = np.nextafter(threshold, np.inf)  # just above the k-th benign score: p >= threshold
+    return float(np.mean(p[y_true == 1] >= threshold))
 
 
 def _scores(model, val_ds, y_val) -> dict:

@@ -168,7 +168,7 @@ def resize_map(heatmap, size: Sequence[int] | int) -> np.ndarray:
     return tf.image.resize(m[..., None], size, method="bilinear").numpy()[..., 0]
 
 
-def overlay(image, heatmap, alpha: float = 0.4, cmap: str = "jet") -> np.ndarray:
+def overlay(image, heatmap, alpha: float = 0.4, cmap: str = "magma") -> np.ndarray:
     """Blend a heatmap over an RGB image in [0, 1]: ``(1 - alpha) * image + alpha * colormap(heatmap)``."""
     import matplotlib
 
@@ -313,7 +313,7 @@ def sanity_check(model: keras.Model, images, layer_name: str | None = None, mode
 
 
 # ============================================================================= figure
-def plot_explanations(image, maps: dict, alpha: float = 0.4, cmap: str = "jet", title: str | None = None):
+def plot_explanations(image, maps: dict, alpha: float = 0.4, cmap: str = "magma", title: str | None = None):
     """The image, then one overlay per named map (``{"Grad-CAM": cam, "CBAM": spatial, ...}``)."""
     import matplotlib.pyplot as plt
 

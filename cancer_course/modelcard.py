@@ -87,8 +87,10 @@ def _metrics_table(ev: dict) -> list[str]:
         ("AUC (ROC)", _f(ev["auc"]), _ci(ev["auc_ci"])),
         ("Average precision", _f(ev["average_precision"]), ""),
     ]
-    for label, key, ci in (("0.5", "confusion_matrix", boot["0.5"]),
-                           (f"{chosen['threshold']:.3g}", "confusion_matrix_chosen", boot["chosen"])):
+    points = [("0.5", "confusion_matrix", boot["0.5"])]
+    if chosen.get("honest", True):  # a threshold chosen on the evaluated split is not a result
+        points.append((f"{chosen['threshold']:.3g}", "confusion_matrix_chosen", boot["chosen"]))
+    for label, key, ci in points:
         conf = ev[key]
         rows += [
             (f"Sensitivity at {label}", _f(conf["sensitivity"]), _ci(ci["sensitivity"])),
@@ -146,7 +148,9 @@ def model_card(evaluation: dict, model=None, data_description: str | None = None
     name = ev.get("model", {}).get("name") if model is None else model.name
     chosen, thresholds = ev["thresholds"]["chosen"], ev["thresholds"]
     target = thresholds["target_sensitivity"]
-    on_test = chosen.get("chosen_on") == ev["dataset"]["split"]
+    on_test = not chosen.get("honest", chosen.get("chosen_on") != ev["dataset"]["split"])
+    where = (f"chosen on the `{chosen['chosen_on']}` split" if chosen.get("chosen_on")
+             else "a fixed threshold, chosen on no split")
     lines = [
         f"# Model card: {title or name or 'course model'}",
         "",
@@ -171,14 +175,15 @@ def model_card(evaluation: dict, model=None, data_description: str | None = None
         "## Threshold",
         "",
         f"An image is called Malignant when p(malignant) >= threshold. Besides 0.5, the card reports "
-        f"threshold {chosen['threshold']:.3g} ({chosen['method']}), chosen on the `{chosen.get('chosen_on')}` split. "
-        f"On the `{chosen.get('chosen_on')}` split, Youden's J picks {thresholds['youden']['threshold']:.3g}; reaching "
+        f"threshold {chosen['threshold']:.3g} ({chosen['method']}), {where}. "
+        f"On the `{thresholds.get('chosen_on')}` split, Youden's J picks {thresholds['youden']['threshold']:.3g}; reaching "
         f"sensitivity {target['target']:.2f} needs {target['threshold']:.3g} (specificity {_f(target['specificity'])} "
         f"there, on that split; the metrics table gives the `{ev['dataset']['split']}` figures).",
     ]
     if on_test:
-        lines += ["", "The threshold was chosen on the split it is evaluated on, so its figures are optimistic: "
-                      "choose it on the validation split (`--threshold-split validation`)."]
+        lines += ["", "The threshold was chosen on the split it is evaluated on, so its figures would be optimistic "
+                      "and the metrics table leaves them out: choose it on the validation split "
+                      "(`--threshold-split validation`)."]
     cal = ev["calibration"]
     lines += [
         "",

@@ -553,7 +553,7 @@ def grad_cam_figure(view: dict, title: str | None = None) -> Figure:
     what = "malignant" if view["class_index"] == 1 else "benign"
     for ax, picture, name in ((axes[0], view["image"], "image"), (axes[1], view["heatmap"], f"Grad-CAM ({what})"),
                               (axes[2], view["overlay"], "overlay")):  # fmt: skip
-        ax.imshow(picture, cmap="jet" if picture.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
+        ax.imshow(picture, cmap="magma" if picture.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
         ax.set_title(name, fontsize=9)
         ax.axis("off")
     fig.suptitle(title or f"{view['prediction']} (p(malignant) = {view['p_malignant']:.3f})", fontsize=10)

@@ -314,3 +314,42 @@ def test_cli_errors_are_messages_not_tracebacks(tmp_path, data_root, saved_smoke
     assert main(["evaluate", "--model", str(saved_smoke_model), "--dataset-path", str(data_root),
                  "--threshold", "often", "--out", str(tmp_path / "o")]) == 2
     assert "'youden' or 'sensitivity'" in capsys.readouterr().err
+
+
+def test_ppv_and_npv_at_a_stated_prevalence_by_hand():
+    from cancer_course.evaluation import ppv_npv_at
+
+    # 10,000 people, 1% ill: 100 ill, 90 found (sensitivity 0.9); 9,900 well, 990 false alarms (spec 0.9).
+    at = ppv_npv_at(0.9, 0.9, 0.01)
+    assert at["ppv"] == pytest.approx(90 / (90 + 990)) and at["npv"] == pytest.approx(8910 / (8910 + 10))
+    assert ppv_npv_at(0.9, 0.9, 0.5)["ppv"] == pytest.approx(0.9)
+    assert ppv_npv_at(None, 0.9, 0.1) == {"prevalence": 0.1, "ppv": None, "npv": None}
+    with pytest.raises(ValueError, match="prevalence must be between 0 and 1"):
+        ppv_npv_at(0.9, 0.9, 1.5)
+
+
+def test_cli_chooses_the_threshold_on_validation_and_reports_ppv_at_a_prevalence(saved_smoke_model, data_root,
+                                                                                tmp_path, capsys):
+    js = tmp_path / "m.json"
+    assert main(["evaluate", "--model", str(saved_smoke_model), "--dataset-path", str(data_root), "--out",
+                 str(tmp_path / "o"), "--json", str(js), "--n-boot", "50", "--prevalence", "0.01"]) == 0
+    printed = capsys.readouterr().out
+    saved = json.loads(js.read_text())
+    assert saved["thresholds"]["chosen"]["chosen_on"] == "validation" and saved["thresholds"]["chosen"]["honest"]
+    assert "(youden, chosen on validation)" in printed
+    assert "at prevalence 0.01 (stated (--prevalence))" in printed
+    sens, spec = saved["confusion_matrix"]["sensitivity"], saved["confusion_matrix"]["specificity"]
+    from cancer_course.evaluation import ppv_npv_at
+
+    assert saved["at_prevalence"]["0.5"] == ppv_npv_at(sens, spec, 0.01)
+
+
+def test_a_threshold_chosen_on_the_reported_split_is_not_shown_as_a_result(saved_smoke_model, data_root, tmp_path,
+                                                                           capsys):
+    js = tmp_path / "m.json"  # evaluating validation itself: there is no other split to choose on
+    assert main(["evaluate", "--model", str(saved_smoke_model), "--dataset-path", str(data_root), "--split",
+                 "validation", "--out", str(tmp_path / "o"), "--json", str(js), "--n-boot", "50"]) == 0
+    printed = capsys.readouterr().out
+    assert "no result at a chosen threshold" in printed and "chosen on the validation split itself" in printed
+    assert "at the chosen threshold" not in printed
+    assert json.loads(js.read_text())["thresholds"]["chosen"]["honest"] is False

@@ -33,7 +33,7 @@ def evaluated(tmp_path_factory):
     x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3, activation="relu")(inputs))
     model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x), name="tiny_card")
     base = tmp_path_factory.mktemp("card")
-    result = evaluate(model, write_images(base / "data"), "test", base / "out", n_boot=100)
+    result = evaluate(model, write_images(base / "data"), "test", base / "out", n_boot=100, threshold_split="test")
     return model, result
 
 
@@ -57,6 +57,7 @@ def test_card_reports_the_measured_metrics_with_intervals(evaluated):
     assert f"{result['calibration']['ece']:.3f}" in card and f"{result['calibration']['brier']:.3f}" in card
     assert f"{result['thresholds']['chosen']['threshold']:.3g} (youden)" in card
     assert "chosen on the split it is evaluated on" in card  # the honest warning
+    assert f"Sensitivity at {result['thresholds']['chosen']['threshold']:.3g}" not in card  # and no figures at it
     assert "8 benign, 8 malignant" in card
     for limit in ("Your data, your limits", "Small model", "Shortcut risk"):  # noise images: not the embedded set
         assert limit in card
