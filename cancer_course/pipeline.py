@@ -9,9 +9,10 @@ Keras 3 has no ``ImageDataGenerator``. The same job is done by two pieces:
   degrees, width/height shift +-20%, shear, zoom +-20%, horizontal flip, nearest fill), with one
   ``strength`` knob for the overfitting lesson.
 
-On a CPU the augmentation runs inside ``tf.data`` (in parallel with training, on whole batches);
-on a GPU put it inside the model (:func:`with_augmentation`), where it runs on the GPU and the
-CPU only has to feed raw batches.
+The course's training augments inside ``tf.data`` (in parallel with training, on whole batches).
+:func:`with_augmentation` puts the layers inside the model instead, an option for a GPU that the
+course has not measured. :func:`tissue_augmentation` is the augmentation that fits H&E tiles
+(the 8 symmetries of the square and stain jitter), taught beside the reference recipe in lesson 06.
 """
 
 from __future__ import annotations
@@ -141,6 +142,113 @@ def fast_augmentation(strength: float = 1.0, seed: int | None = None, name: str 
     if strength < 0:
         raise ValueError(f"strength must be >= 0, got {strength}")
     return keras.Sequential([RandomAffine(strength, seed=seed, name="affine")] if strength > 0 else [], name=name)
+
+
+@keras.saving.register_keras_serializable(package="cancer_course")
+class RandomDihedral(keras.layers.Layer):
+    """One of the 8 flips and 90-degree turns of a square tile, drawn per image.
+
+    A section of tissue has no "up" and no "left": each of the 8 symmetries of the square keeps
+    every pixel (no interpolation, no fill) and the label. A random transpose, then a random
+    horizontal and a random vertical flip, reach all 8 with equal probability. Active in
+    training only.
+    """
+
+    def __init__(self, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.generator = keras.random.SeedGenerator(seed)
+
+    def call(self, images, training=True):
+        if not training:
+            return images
+        ops = keras.ops
+        single = len(images.shape) == 3
+        if single:
+            images = ops.expand_dims(images, 0)
+        if images.shape[1] != images.shape[2]:
+            raise ValueError(f"RandomDihedral needs square tiles, got {images.shape[1]}x{images.shape[2]}.")
+        n = ops.shape(images)[0]
+
+        def coin():
+            return ops.reshape(keras.random.uniform((n,), seed=self.generator) < 0.5, (-1, 1, 1, 1))
+
+        out = ops.where(coin(), ops.transpose(images, (0, 2, 1, 3)), images)
+        out = ops.where(coin(), ops.flip(out, axis=2), out)
+        out = ops.where(coin(), ops.flip(out, axis=1), out)
+        return out[0] if single else out
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed}
+
+
+# Optical densities of haematoxylin, eosin and DAB in R, G, B (Ruifrok and Johnston, 2001): the
+# colour deconvolution behind "HED" stain augmentation (Tellez et al., 2019).
+HED_FROM_RGB_STAINS = ((0.650, 0.704, 0.286), (0.072, 0.990, 0.105), (0.268, 0.570, 0.776))
+
+
+@keras.saving.register_keras_serializable(package="cancer_course")
+class RandomStain(keras.layers.Layer):
+    """Stain variation between labs: jitter the amount of each stain, per image, in HED space.
+
+    Each pixel's optical density (``-log`` of its light) is split into haematoxylin, eosin and DAB
+    amounts by colour deconvolution; each amount is scaled by ``1 + a`` and shifted by ``b``, with
+    ``a`` and ``b`` drawn per image and stain in ``+-strength`` (``b`` in OD units, times 0.2);
+    then the colours are put back together. The tissue's shapes do not move: only how strongly
+    each stain took. Pixels stay in [0, 1]. Active in training only.
+    """
+
+    def __init__(self, strength: float = 0.05, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if strength < 0:
+            raise ValueError(f"strength must be >= 0, got {strength}")
+        self.strength = float(strength)
+        self.seed = seed
+        self.generator = keras.random.SeedGenerator(seed)
+
+    def call(self, images, training=True):
+        if not training or self.strength == 0:
+            return images
+        ops = keras.ops
+        single = len(images.shape) == 3
+        if single:
+            images = ops.expand_dims(images, 0)
+        stains = ops.convert_to_tensor(HED_FROM_RGB_STAINS, dtype=images.dtype)
+        stains = stains / ops.sqrt(ops.sum(stains * stains, axis=1, keepdims=True))
+        to_hed = ops.linalg.inv(stains)
+        eps = 1e-6
+        od = -ops.log(ops.clip(images, eps, 1.0))  # (n, h, w, 3)
+        hed = ops.einsum("nhwc,cs->nhws", od, to_hed)
+        n = ops.shape(images)[0]
+        scale = 1.0 + keras.random.uniform((n, 1, 1, 3), -self.strength, self.strength, seed=self.generator)
+        shift = 0.2 * keras.random.uniform((n, 1, 1, 3), -self.strength, self.strength, seed=self.generator)
+        od = ops.einsum("nhws,sc->nhwc", hed * scale + shift, stains)
+        out = ops.clip(ops.exp(-od), 0.0, 1.0)
+        return out[0] if single else out
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "strength": self.strength, "seed": self.seed}
+
+
+def tissue_augmentation(stain: float = 0.05, seed: int | None = None, name: str = "tissue_augmentation") -> keras.Sequential:
+    """Augmentation that fits H&E tiles: the 8 symmetries of the square and stain jitter.
+
+    Unlike the reference recipe it neither zooms (nuclear size is itself a sign of malignancy)
+    nor shifts or shears (no fill at the edges, no distorted nuclei). ``stain=0`` leaves only the
+    symmetries.
+    """
+    if stain < 0:
+        raise ValueError(f"stain must be >= 0, got {stain}")
+    steps = [RandomDihedral(seed=seed, name="dihedral")]
+    if stain > 0:
+        steps.append(RandomStain(stain, seed=None if seed is None else seed + 1, name="stain"))
+    return keras.Sequential(steps, name=name)
 
 
 def encode_labels(labels: tf.Tensor, output: str) -> tf.Tensor:
