@@ -38,6 +38,9 @@ __all__ = [
     "randomized_clone",
     "map_similarity",
     "sanity_check",
+    "compare_maps",
+    "count_flat_maps",
+    "occlusion_drop",
     "plot_explanations",
 ]
 
@@ -269,25 +272,72 @@ def map_similarity(a, b) -> dict:
     return {"spearman": float(spearmanr(a, b).statistic), "pearson": float(pearsonr(a, b).statistic)}
 
 
+def count_flat_maps(maps) -> int:
+    """How many of a batch of maps are flat (constant, e.g. all zero): maps that show nothing."""
+    return int(sum(np.ptp(m) == 0 for m in np.asarray(maps)))
+
+
 def _mean_similarity(real: np.ndarray, other: np.ndarray) -> dict:
-    """Per-image similarities averaged over the batch, and the largest change of any pixel."""
+    """Per-image similarities averaged over the batch, the largest change of any pixel, and how
+    many of the `other` maps are flat."""
     per_image = [map_similarity(r, o) for r, o in zip(real, other)]
     out = {key: float(np.mean([s[key] for s in per_image])) for key in ("spearman", "pearson")}
     out["max_abs_difference"] = float(np.abs(real - other).max())
+    out["flat_maps"] = count_flat_maps(other)
+    return out
+
+
+def _verdict(real: np.ndarray, other: np.ndarray, similarity: float, max_similarity: float, what: str) -> dict:
+    """Pass only when both sets of maps show something and they differ; a flat map is a failure."""
+    n_real, n_other = count_flat_maps(real), count_flat_maps(other)
+    if n_real:
+        return {"passed": False, "reason": f"{n_real} of {len(real)} maps of the trained model are flat: Grad-CAM "
+                "found no evidence to show there, so there is nothing to check; explain another layer or image"}
+    if n_other:
+        return {"passed": False, "reason": f"{n_other} of {len(other)} maps of the {what} are flat: a flat map "
+                "differs from any map without showing that the explanation depends on the model"}
+    if similarity >= max_similarity:
+        return {"passed": False, "reason": f"the maps of the {what} still correlate {similarity:.2f} (Spearman) with "
+                "the trained model's: the map reflects the image more than what the model learned"}
+    return {"passed": True, "reason": f"the {what}'s maps correlate only {similarity:.2f} (Spearman, below "
+            f"{max_similarity}) with the trained model's. Passing is necessary, not sufficient: it does not show "
+            "that the map points at what the model uses"}
+
+
+def compare_maps(model: keras.Model, other: keras.Model, images, layer_name: str | None = None,
+                 what: str = "model trained on shuffled labels", max_similarity: float = 0.5) -> dict:
+    """Grad-CAM of two models on the same images, compared: the data-randomisation test.
+
+    Adebayo et al. (2018): retrain the same architecture on labels shuffled at random; it can only
+    memorise, so an explanation that depends on what the model learned from the labels must look
+    different. Returns ``{"spearman", "pearson", "max_abs_difference", "flat_maps", "real_flat",
+    "verdict": {"passed", "reason"}, "maps": {"real", "other"}}``; flat maps count as failures.
+    """
+    x, _ = _as_batch(images)
+    layer_name = layer_name or last_conv_layer_name(model)
+    real, second = grad_cam(model, x, layer_name), grad_cam(other, x, layer_name)
+    out = _mean_similarity(real, second)
+    out["real_flat"] = count_flat_maps(real)
+    out["verdict"] = _verdict(real, second, out["spearman"], max_similarity, what)
+    out["maps"] = {"real": real, "other": second}
     return out
 
 
 def sanity_check(model: keras.Model, images, layer_name: str | None = None, mode: str = "cascading",
-                 seed: int = 0) -> dict:
+                 seed: int = 0, max_similarity: float = 0.5) -> dict:
     """The randomised-weights sanity check for Grad-CAM on ``images`` (one image or a batch).
 
     ``mode="full"`` randomises every layer at once; ``mode="cascading"`` randomises block after
     block from the head down (``head``, then also ``stage4_cbam``, ...), one step per block.
     Returns ``{"mode", "layer", "steps": [{"randomized": block, "spearman", "pearson",
     "max_abs_difference"}], "spearman", "pearson"`` (the last step), ``"maps"`` (the real
-    maps and each step's maps, numpy arrays)}. A trustworthy explanation has low similarity
-    once the weights are random; similarity near 1 means the map reflects the image, not the model
-    (see :func:`map_similarity` for flat maps).
+    maps and each step's maps, numpy arrays)}, ``"real_flat"`` and ``"verdict"``. A trustworthy
+    explanation has low similarity once the weights are random; similarity near 1 means the map
+    reflects the image, not the model. The verdict (``{"passed", "reason"}``, from the last step)
+    passes only when no map is flat and the Spearman similarity is below ``max_similarity``: a
+    flat map (Grad-CAM found no evidence) shows nothing and fails, although
+    :func:`map_similarity` scores it 0. Passing is necessary for a useful explanation, not
+    sufficient.
     """
     if mode not in ("cascading", "full"):
         raise ValueError(f"mode must be 'cascading' or 'full', got {mode!r}.")
@@ -309,7 +359,30 @@ def sanity_check(model: keras.Model, images, layer_name: str | None = None, mode
         result["maps"][block] = randomized
     result["spearman"] = result["steps"][-1]["spearman"]
     result["pearson"] = result["steps"][-1]["pearson"]
+    result["real_flat"] = count_flat_maps(real)
+    last = result["maps"][steps[-1][0]]
+    result["verdict"] = _verdict(real, last, result["spearman"], max_similarity,
+                                 "fully randomised model" if mode == "full" else "model randomised down to the stem")
     return result
+
+
+def occlusion_drop(model: keras.Model, images, top: int, left: int, side: int) -> np.ndarray:
+    """How much p(malignant) falls when a ``side`` x ``side`` square at (``top``, ``left``) is covered.
+
+    The square is filled with each image's mean colour. An intervention, not an explanation: if the
+    model relies on what is in the square, covering it moves the prediction. Returns one value per
+    image (p before minus p after; positive = the square was evidence for malignant).
+    """
+    x = np.asarray(images, dtype=np.float32)
+    if x.ndim == 3:
+        x = x[None]
+    if not (0 <= top and 0 <= left and top + side <= x.shape[1] and left + side <= x.shape[2] and side > 0):
+        raise ValueError(f"The square ({top}, {left}) of side {side} does not fit in {x.shape[1]}x{x.shape[2]} images.")
+    from .evaluation import _probabilities  # p(malignant) from a softmax or a sigmoid output
+
+    covered = x.copy()
+    covered[:, top:top + side, left:left + side, :] = x.mean(axis=(1, 2), keepdims=True)
+    return _probabilities(model, x) - _probabilities(model, covered)
 
 
 # ============================================================================= figure

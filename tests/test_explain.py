@@ -158,3 +158,51 @@ def test_plot_explanations(model):
     x = images(1)[0]
     fig = explain.plot_explanations(x, {"Grad-CAM": explain.grad_cam(model, x)}, title="t")
     assert len(fig.axes) == 2
+
+
+# ----------------------------------------------------------------------------- flat maps, data randomisation, occlusion
+def test_a_flat_map_fails_the_sanity_check(model):
+    """A constant map 'changes' completely when compared with a structured one, but shows nothing."""
+    x = images()
+    real = explain.grad_cam(model, x)
+    flat = np.zeros_like(real)
+    assert explain.map_similarity(real[0], flat[0])["spearman"] == 0.0  # the old convention: looks like a pass
+    verdict = explain._verdict(real, flat, 0.0, 0.5, "randomised model")
+    assert verdict["passed"] is False and "flat" in verdict["reason"]
+    assert explain._verdict(flat, real, 0.0, 0.5, "randomised model")["passed"] is False
+    assert explain._verdict(real, real, 1.0, 0.5, "randomised model")["passed"] is False
+    ok = explain._verdict(real, real[::-1], 0.1, 0.5, "randomised model")
+    assert ok["passed"] and "necessary, not sufficient" in ok["reason"]
+
+
+def test_sanity_check_reports_flat_maps_and_a_verdict(model):
+    result = explain.sanity_check(model, images(), mode="full", seed=0)
+    assert result["real_flat"] == 0 and "flat_maps" in result["steps"][0]
+    assert set(result["verdict"]) == {"passed", "reason"}
+    assert result["verdict"]["passed"] == (result["steps"][0]["flat_maps"] == 0 and result["spearman"] < 0.5)
+
+
+def test_compare_maps_of_two_models(model):
+    x = images()
+    same = explain.compare_maps(model, model, x)
+    assert same["spearman"] == pytest.approx(1.0) and not same["verdict"]["passed"]
+    other = explain.compare_maps(model, explain.randomized_clone(model, seed=3), x, what="shuffled-label model")
+    assert other["spearman"] < 1.0 and other["maps"]["real"].shape == other["maps"]["other"].shape
+    assert "shuffled-label model" in other["verdict"]["reason"]  # every reason but "the real maps are flat" names it
+
+
+def test_occlusion_drop_moves_a_model_that_reads_one_corner():
+    """A hand-made model whose p(malignant) is the brightness of the top-left 4x4 corner."""
+    inputs = keras.Input((16, 16, 3))
+    corner = keras.layers.Cropping2D(((0, 12), (0, 12)))(inputs)
+    score = keras.layers.GlobalAveragePooling2D()(corner)
+    mean = keras.layers.Dense(1, kernel_initializer="ones", bias_initializer="zeros", trainable=False)(score)
+    p = keras.layers.Activation("sigmoid")(keras.layers.Rescaling(4.0, offset=-6.0)(mean))
+    reader = keras.Model(inputs, p)
+    x = np.full((2, 16, 16, 3), 0.2, dtype="float32")
+    x[:, :4, :4, :] = 1.0  # a bright mark in the corner
+    at_mark = explain.occlusion_drop(reader, x, 0, 0, 4)
+    elsewhere = explain.occlusion_drop(reader, x, 12, 12, 4)
+    assert (at_mark > 0.3).all() and np.allclose(elsewhere, 0, atol=1e-6)
+    with pytest.raises(ValueError, match="does not fit"):
+        explain.occlusion_drop(reader, x, 14, 14, 4)
