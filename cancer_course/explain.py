@@ -299,7 +299,7 @@ def _verdict(real: np.ndarray, other: np.ndarray, similarity: float, max_similar
     if similarity >= max_similarity:
         return {"passed": False, "reason": f"the maps of the {what} still correlate {similarity:.2f} (Spearman) with "
                 "the trained model's: the map reflects the image more than what the model learned"}
-    return {"passed": True, "reason": f"the {what}'s maps correlate only {similarity:.2f} (Spearman, below "
+    return {"passed": True, "reason": f"the maps of the {what} correlate only {similarity:.2f} (Spearman, below "
             f"{max_similarity}) with the trained model's. Passing is necessary, not sufficient: it does not show "
             "that the map points at what the model uses"}
 
