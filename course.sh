@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The course's commands. Each creates .venv (Python 3.11 + pip is all it needs) and installs
-# what it needs by itself, with the exact versions in constraints.txt.
+# what it needs by itself, with the exact versions in constraints.txt; the stack lanes of `test`
+# add their own venvs (the colab lane needs Python 3.13, and skips, saying so, without it).
 #
 #   bash course.sh run [--profile smoke|laptop|full] [--only 00 05]   run every lesson into build/PROFILE
 #   bash course.sh test                                                 the whole test suite (what CI runs):
-#                                                                         the main lane, then every stack lane
+#                                                                         the main lane, the stack lanes beside it
 #   bash course.sh test --stack colab|minimum                           one stack lane only (see below)
 #   bash course.sh test --main [PYTEST ARGS]                            the main lane only (pytest args allowed)
 #   bash course.sh lab                                                  open the course in JupyterLab
@@ -239,6 +240,6 @@ case "$cmd" in
     exec jupyter lab --notebook-dir="$ROOT" "$@"
     ;;
   *)
-    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
     ;;
 esac
