@@ -61,8 +61,40 @@ def augmentation_layers(strength: float = 1.0, seed: int | None = None, name: st
     return keras.Sequential(steps, name=name)
 
 
+class _RandomImageLayer(keras.layers.Layer):
+    """What the course's random image layers share: a seed, one image or a batch, training only.
+
+    A subclass writes ``transform(batch)`` for a batch ``(n, h, w, c)`` and, when it has a knob
+    that can switch it off, ``active()``.
+    """
+
+    def __init__(self, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.generator = keras.random.SeedGenerator(seed)
+
+    def active(self) -> bool:
+        return True
+
+    def transform(self, images):
+        raise NotImplementedError
+
+    def call(self, images, training=True):
+        if not training or not self.active():
+            return images
+        if len(images.shape) == 3:  # one image
+            return self.transform(keras.ops.expand_dims(images, 0))[0]
+        return self.transform(images)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed}
+
+
 @keras.saving.register_keras_serializable(package="cancer_course")
-class RandomAffine(keras.layers.Layer):
+class RandomAffine(_RandomImageLayer):
     """The whole reference augmentation as one image warp: the fast version of :func:`augmentation_layers`.
 
     The five layers of :func:`augmentation_layers` resample every image four times (rotation,
@@ -79,12 +111,13 @@ class RandomAffine(keras.layers.Layer):
     """
 
     def __init__(self, strength: float = 1.0, seed: int | None = None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(seed=seed, **kwargs)
         if strength < 0:
             raise ValueError(f"strength must be >= 0, got {strength}")
         self.strength = float(strength)
-        self.seed = seed
-        self.generator = keras.random.SeedGenerator(seed)
+
+    def active(self) -> bool:
+        return self.strength > 0
 
     def random_matrices(self, batch_size, height, width):
         """One sampling matrix per image, as the 8 numbers ``keras.ops.image.affine_transform`` takes.
@@ -113,24 +146,14 @@ class RandomAffine(keras.layers.Layer):
         return ops.stack([m00, m01, cx - m00 * cx - m01 * cy + shift_x,
                           m10, m11, cy - m10 * cx - m11 * cy + shift_y, zeros, zeros], axis=1)
 
-    def call(self, images, training=True):
-        if not training or self.strength == 0:
-            return images
+    def transform(self, images):
         ops = keras.ops
-        single = len(images.shape) == 3
-        if single:
-            images = ops.expand_dims(images, 0)
-        shape = ops.shape(images)
         height, width = float(images.shape[1]), float(images.shape[2])
-        matrices = self.random_matrices(shape[0], height, width)
-        out = ops.image.affine_transform(images, matrices, interpolation="bilinear", fill_mode="nearest")
-        return out[0] if single else out
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
+        matrices = self.random_matrices(ops.shape(images)[0], height, width)
+        return ops.image.affine_transform(images, matrices, interpolation="bilinear", fill_mode="nearest")
 
     def get_config(self):
-        return {**super().get_config(), "strength": self.strength, "seed": self.seed}
+        return {**super().get_config(), "strength": self.strength}
 
 
 def fast_augmentation(strength: float = 1.0, seed: int | None = None, name: str = "augmentation") -> keras.Sequential:
@@ -145,7 +168,7 @@ def fast_augmentation(strength: float = 1.0, seed: int | None = None, name: str 
 
 
 @keras.saving.register_keras_serializable(package="cancer_course")
-class RandomDihedral(keras.layers.Layer):
+class RandomDihedral(_RandomImageLayer):
     """One of the 8 flips and 90-degree turns of a square tile, drawn per image.
 
     A section of tissue has no "up" and no "left": each of the 8 symmetries of the square keeps
@@ -154,18 +177,8 @@ class RandomDihedral(keras.layers.Layer):
     training only.
     """
 
-    def __init__(self, seed: int | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.seed = seed
-        self.generator = keras.random.SeedGenerator(seed)
-
-    def call(self, images, training=True):
-        if not training:
-            return images
+    def transform(self, images):
         ops = keras.ops
-        single = len(images.shape) == 3
-        if single:
-            images = ops.expand_dims(images, 0)
         if images.shape[1] != images.shape[2]:
             raise ValueError(f"RandomDihedral needs square tiles, got {images.shape[1]}x{images.shape[2]}.")
         n = ops.shape(images)[0]
@@ -175,14 +188,7 @@ class RandomDihedral(keras.layers.Layer):
 
         out = ops.where(coin(), ops.transpose(images, (0, 2, 1, 3)), images)
         out = ops.where(coin(), ops.flip(out, axis=2), out)
-        out = ops.where(coin(), ops.flip(out, axis=1), out)
-        return out[0] if single else out
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        return {**super().get_config(), "seed": self.seed}
+        return ops.where(coin(), ops.flip(out, axis=1), out)
 
 
 # Optical densities of haematoxylin, eosin and DAB in R, G, B (Ruifrok and Johnston, 2001): the
@@ -191,7 +197,7 @@ HED_FROM_RGB_STAINS = ((0.650, 0.704, 0.286), (0.072, 0.990, 0.105), (0.268, 0.5
 
 
 @keras.saving.register_keras_serializable(package="cancer_course")
-class RandomStain(keras.layers.Layer):
+class RandomStain(_RandomImageLayer):
     """Stain variation between labs: jitter the amount of each stain, per image, in HED space.
 
     Each pixel's optical density (``-log`` of its light) is split into haematoxylin, eosin and DAB
@@ -202,20 +208,16 @@ class RandomStain(keras.layers.Layer):
     """
 
     def __init__(self, strength: float = 0.05, seed: int | None = None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(seed=seed, **kwargs)
         if strength < 0:
             raise ValueError(f"strength must be >= 0, got {strength}")
         self.strength = float(strength)
-        self.seed = seed
-        self.generator = keras.random.SeedGenerator(seed)
 
-    def call(self, images, training=True):
-        if not training or self.strength == 0:
-            return images
+    def active(self) -> bool:
+        return self.strength > 0
+
+    def transform(self, images):
         ops = keras.ops
-        single = len(images.shape) == 3
-        if single:
-            images = ops.expand_dims(images, 0)
         stains = ops.convert_to_tensor(HED_FROM_RGB_STAINS, dtype=images.dtype)
         stains = stains / ops.sqrt(ops.sum(stains * stains, axis=1, keepdims=True))
         to_hed = ops.linalg.inv(stains)
@@ -226,14 +228,10 @@ class RandomStain(keras.layers.Layer):
         scale = 1.0 + keras.random.uniform((n, 1, 1, 3), -self.strength, self.strength, seed=self.generator)
         shift = 0.2 * keras.random.uniform((n, 1, 1, 3), -self.strength, self.strength, seed=self.generator)
         od = ops.einsum("nhws,sc->nhwc", hed * scale + shift, stains)
-        out = ops.clip(ops.exp(-od), 0.0, 1.0)
-        return out[0] if single else out
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
+        return ops.clip(ops.exp(-od), 0.0, 1.0)
 
     def get_config(self):
-        return {**super().get_config(), "strength": self.strength, "seed": self.seed}
+        return {**super().get_config(), "strength": self.strength}
 
 
 def tissue_augmentation(stain: float = 0.05, seed: int | None = None, name: str = "tissue_augmentation") -> keras.Sequential:
