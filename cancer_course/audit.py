@@ -251,6 +251,11 @@ def _near_pairs(records: list[dict], threshold: int) -> list[dict]:
     return pairs
 
 
+def _split_key(split: str) -> tuple[int, str]:
+    """Sort key for split names: train, validation, test, then any others by name."""
+    return (SPLIT_ORDER.index(split) if split in SPLIT_ORDER else len(SPLIT_ORDER), split)
+
+
 def read_groups(csv_path: str | Path) -> dict[str, str]:
     """``path -> group`` from a CSV with the columns ``path,group`` (paths relative to the dataset root)."""
     import csv
@@ -288,7 +293,7 @@ def _group_leaks(records: list[dict], groups: dict[str, str]) -> tuple[list[dict
             members[group].append(r)
     leaks = []
     for group, rs in sorted(members.items()):
-        splits = sorted({r["split"] for r in rs}, key=lambda x: (SPLIT_ORDER.index(x) if x in SPLIT_ORDER else 9, x))
+        splits = sorted({r["split"] for r in rs}, key=_split_key)
         if len(splits) > 1:
             leaks.append({"group": group, "splits": splits, "files": sorted(r["rel"] for r in rs)})
     notes = []
@@ -341,7 +346,7 @@ def audit(root: str | Path, near_threshold: int = NEAR_THRESHOLD, workers: int =
         dup_groups.append({"files": [m["rel"] for m in members], "splits": splits, "labels": labels, "kind": kind})
     dup_groups.sort(key=lambda g: g["files"][0])
     train_counts = counts.get("train") or next(iter(counts.values()), {})
-    order = sorted(counts, key=lambda s: (SPLIT_ORDER.index(s) if s in SPLIT_ORDER else len(SPLIT_ORDER), s))
+    order = sorted(counts, key=_split_key)
     report = AuditReport(
         root=str(root),
         counts={s: dict(counts[s]) for s in order},
@@ -358,9 +363,9 @@ def audit(root: str | Path, near_threshold: int = NEAR_THRESHOLD, workers: int =
         flat_images=sum(1 for r in ok if r["flat"]),
     )
     if groups is not None:
-        report.groups_source = str(groups) if isinstance(groups, str | Path) else "a mapping"
+        report.groups_source = "a mapping"
         if isinstance(groups, str | Path):
-            groups = read_groups(groups)
+            report.groups_source, groups = str(groups), read_groups(groups)
         report.group_leaks, group_notes = _group_leaks(records, groups)
         report.layout_notes.extend(group_notes)
     report.blocking = _blocking(report)

@@ -60,6 +60,7 @@ __all__ = [
     "headline",
     "compare_aucs",
     "ppv_npv_at",
+    "threshold_is_a_result",
 ]
 
 CLASS_NAMES = ("Benign", "Malignant")  # label 0, label 1
@@ -837,6 +838,16 @@ def _fmt(value, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+def threshold_is_a_result(result: dict) -> bool:
+    """Whether the chosen threshold's figures in `result` (from :func:`evaluate`) may be reported:
+    not when a rule chose the threshold on the very split it is reported on (optimistic).
+    Older results without the ``honest`` key are judged from ``chosen_on`` and the split."""
+    chosen = result["thresholds"]["chosen"]
+    if "honest" in chosen:
+        return bool(chosen["honest"])
+    return chosen.get("method") == "fixed" or chosen.get("chosen_on") != result["dataset"]["split"]
+
+
 def _prevalence_line(result: dict) -> str:
     at = result.get("at_prevalence")
     if not at:
@@ -844,7 +855,7 @@ def _prevalence_line(result: dict) -> str:
     half, chosen = at["0.5"], at["chosen"]
     line = (f"at prevalence {at['prevalence']:.3g} ({at['source']}): PPV {_fmt(half['ppv'])}, "
             f"NPV {_fmt(half['npv'])} at 0.5")
-    if result["thresholds"]["chosen"].get("honest", True):
+    if threshold_is_a_result(result):
         line += f"; PPV {_fmt(chosen['ppv'])}, NPV {_fmt(chosen['npv'])} at the chosen threshold"
     return line
 
@@ -868,7 +879,7 @@ def headline(result: dict) -> str:
         (f"at threshold {chosen['threshold']:.3g} ({chosen['method']}"
          + (f", chosen on {chosen['chosen_on']}" if chosen.get("chosen_on") else "") + "): "
          + rates(result["confusion_matrix_chosen"], boot["chosen"]))
-        if chosen.get("honest", True) else
+        if threshold_is_a_result(result) else
         (f"no result at a chosen threshold: the {chosen['method']} threshold {chosen['threshold']:.3g} was chosen on "
          f"the {ds['split']} split itself, so its figures would be optimistic; choose it on a validation split "
          "(--threshold-split validation) or give a fixed --threshold"),
@@ -876,7 +887,7 @@ def headline(result: dict) -> str:
         f"calibration: ECE {_fmt(result['calibration']['ece'])} ({result['calibration']['n_bins']} equal-width bins), "
         f"Brier {_fmt(result['calibration']['brier'])}",
     ]
-    return "\n".join(lines)
+    return "\n".join(line for line in lines if line)  # results from before the prevalence line have none
 
 
 # ============================================================================= command line

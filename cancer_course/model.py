@@ -397,10 +397,8 @@ def receptive_fields(model: keras.Model) -> list[dict]:
                 continue
             local = [i for i in inputs if not i[3]]
             gates = any(i[2] or i[3] for i in inputs)
-            if not local:  # everything downstream of a global pool
-                out = (None, None, True, True)
-            elif "Global" in type(layer).__name__ or isinstance(layer, layers.Dense):
-                out = (None, None, True, True)
+            if not local or "Global" in type(layer).__name__ or isinstance(layer, layers.Dense):
+                out = (None, None, True, True)  # a global pool, or downstream of one: no spatial window
             else:
                 jump = max(i[0] for i in local)
                 field = max(i[1] for i in local)

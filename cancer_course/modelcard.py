@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import DISCLAIMER
+from .evaluation import threshold_is_a_result
 
 __all__ = ["INTENDED_USE", "KNOWN_LIMITS", "REAL_DATA_LIMIT", "default_limits", "describe_data", "model_card",
            "write_model_card"]
@@ -88,7 +89,7 @@ def _metrics_table(ev: dict) -> list[str]:
         ("Average precision", _f(ev["average_precision"]), ""),
     ]
     points = [("0.5", "confusion_matrix", boot["0.5"])]
-    if chosen.get("honest", True):  # a threshold chosen on the evaluated split is not a result
+    if threshold_is_a_result(ev):  # a threshold chosen on the evaluated split is not a result
         points.append((f"{chosen['threshold']:.3g}", "confusion_matrix_chosen", boot["chosen"]))
     for label, key, ci in points:
         conf = ev[key]
@@ -148,7 +149,7 @@ def model_card(evaluation: dict, model=None, data_description: str | None = None
     name = ev.get("model", {}).get("name") if model is None else model.name
     chosen, thresholds = ev["thresholds"]["chosen"], ev["thresholds"]
     target = thresholds["target_sensitivity"]
-    on_test = not chosen.get("honest", chosen.get("chosen_on") != ev["dataset"]["split"])
+    on_test = not threshold_is_a_result(ev)
     where = (f"chosen on the `{chosen['chosen_on']}` split" if chosen.get("chosen_on")
              else "a fixed threshold, chosen on no split")
     lines = [

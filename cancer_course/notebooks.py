@@ -25,6 +25,7 @@ from pathlib import Path
 NOTEBOOK_DIRS = ("notebooks", "solutions", "exercises")
 COLAB_BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 NBVAL_MARKER = "# NBVAL_CHECK_OUTPUT"
+SETUP_MARKER = '"google.colab" in sys.modules'  # what makes a code cell the setup cell
 _BADGE_RE = re.compile(r"\[!\[Open In Colab\]\(" + re.escape(COLAB_BADGE_IMAGE) + r"\)\]\(([^)]*)\)")
 _COLAB_URL_RE = re.compile(r"https://colab\.research\.google\.com/github/[^)\s\"']+")
 _INSTALL_RE = re.compile(r"git\+https://github\.com/[\w.-]+/[\w.-]+@[\w./-]+")
@@ -120,7 +121,7 @@ def check_notebook(path: Path, root: Path) -> list[str]:
         fail("notice", "the first markdown cells must say 'Research and education only' and 'not for clinical use'")
 
     code = [c for c in cells if c.get("cell_type") == "code"]
-    setup = [c for c in code if '"google.colab" in sys.modules' in _source(c)]
+    setup = [c for c in code if SETUP_MARKER in _source(c)]
     if not setup:
         fail("setup", "needs a setup cell that tests '\"google.colab\" in sys.modules'")
     elif "check_environment(" not in _source(setup[0]):
@@ -165,7 +166,7 @@ def restamp(root: Path, paths: list[Path] | None = None) -> list[Path]:
             src = _source(cell)
             if cell["cell_type"] == "markdown" and _BADGE_RE.search(src):
                 new = _BADGE_RE.sub(lambda _m, url=url: badge_markdown(url), src, count=1)
-            elif cell["cell_type"] == "code" and '"google.colab" in sys.modules' in src:
+            elif cell["cell_type"] == "code" and SETUP_MARKER in src:
                 new = _INSTALL_RE.sub(spec, src)
             else:
                 continue

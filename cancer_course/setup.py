@@ -14,22 +14,6 @@ from ._tf import quiet_import
 TESTED_STACKS = ("minimum", "colab")
 COLAB_LATEST = "Runtime > Change runtime type > Runtime version: Latest"
 
-# distribution name -> import name, for every package the course checks
-MODULES = {
-    "tensorflow": "tensorflow",
-    "keras": "keras",
-    "keras-tuner": "keras_tuner",
-    "tensorboard": "tensorboard",
-    "numpy": "numpy",
-    "scikit-learn": "sklearn",
-    "matplotlib": "matplotlib",
-    "seaborn": "seaborn",
-    "pillow": "PIL",
-    "ipywidgets": "ipywidgets",
-    "tqdm": "tqdm",
-}
-
-
 def read_stack(name: str) -> dict:
     """A stack file as ``{"name", "python", "source", "date", "pins": {distribution: version}}``."""
     from importlib import resources
@@ -51,10 +35,21 @@ def read_stack(name: str) -> dict:
     return stack
 
 
-def minimum_versions() -> dict[str, str]:
-    """The oldest tested version of Python and of each package (the ``minimum`` stack)."""
-    stack = read_stack("minimum")
+def stack_versions(name: str) -> dict[str, str]:
+    """``{"python": ..., distribution: version, ...}`` of one tested stack."""
+    stack = read_stack(name)
     return {"python": stack["python"], **stack["pins"]}
+
+
+def minimum_versions() -> dict[str, str]:
+    """The oldest tested version of Python and of each package (the ``minimum`` stack). Its
+    packages are the ones the course checks: ``pyproject.toml``'s dependencies."""
+    return stack_versions("minimum")
+
+
+def installed_versions(dists) -> dict[str, str]:
+    """Python's version and that of each installed distribution of `dists` (missing ones left out)."""
+    return {"python": platform.python_version(), **{d: v for d in dists if (v := installed_version(d))}}
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:
@@ -100,15 +95,10 @@ def too_old(dist: str, version: str | None, minimum: str) -> str | None:
 
 def check_environment(verbose: bool = True) -> dict[str, str]:
     """Assert minimum versions, print a version table and GPU advice; return the versions."""
-    versions = {"python": platform.python_version(), "cancer_course": __version__}
     minimums = minimum_versions()
-    problems = [too_old("python", versions["python"], minimums["python"])]
-    for dist in MODULES:
-        version = installed_version(dist)
-        if version is not None:
-            versions[dist] = version
-        problems.append(too_old(dist, version, minimums[dist]))
-    problems = [p for p in problems if p]
+    found = installed_versions(minimums)
+    problems = [p for dist, minimum in minimums.items() if (p := too_old(dist, found.get(dist), minimum))]
+    versions = {"python": found.pop("python"), "cancer_course": __version__, **found}
     if problems:
         raise RuntimeError("The course needs newer packages:\n  " + "\n  ".join(problems))
 
@@ -137,16 +127,15 @@ def stack_table(versions: dict[str, str] | None = None) -> list[dict[str, str]]:
 
     ``status`` is "ok" when yours is at least the minimum, else what to do.
     """
-    versions = versions or {"python": platform.python_version(),
-                            **{d: v for d in MODULES if (v := installed_version(d))}}
-    stacks = {name: read_stack(name) for name in TESTED_STACKS}
+    stacks = {name: stack_versions(name) for name in TESTED_STACKS}
+    minimums = stacks["minimum"]
+    versions = versions or installed_versions(minimums)
     rows = []
-    for dist in ("python", *MODULES):
+    for dist, minimum in minimums.items():
         row = {"package": dist, "yours": versions.get(dist) or "missing"}
-        for name, stack in stacks.items():
-            row[name] = stack["python"] if dist == "python" else stack["pins"].get(dist, "installed by the setup cell")
-        problem = too_old(dist, versions.get(dist), stacks["minimum"]["python"] if dist == "python"
-                          else stacks["minimum"]["pins"][dist])
+        for name, pins in stacks.items():
+            row[name] = pins.get(dist, "installed by the setup cell")
+        problem = too_old(dist, versions.get(dist), minimum)
         row["status"] = "ok" if problem is None else problem
         rows.append(row)
     return rows

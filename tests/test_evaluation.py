@@ -353,3 +353,17 @@ def test_a_threshold_chosen_on_the_reported_split_is_not_shown_as_a_result(saved
     assert "no result at a chosen threshold" in printed and "chosen on the validation split itself" in printed
     assert "at the chosen threshold" not in printed
     assert json.loads(js.read_text())["thresholds"]["chosen"]["honest"] is False
+
+
+def test_threshold_is_a_result_reads_old_results_too():
+    from cancer_course.evaluation import threshold_is_a_result
+
+    def result(split, **chosen):
+        return {"dataset": {"split": split}, "thresholds": {"chosen": chosen}}
+
+    assert threshold_is_a_result(result("test", method="youden", chosen_on="validation", honest=True))
+    assert not threshold_is_a_result(result("test", method="youden", chosen_on="test", honest=False))
+    # results written before the "honest" key: judged from where the threshold was chosen
+    assert not threshold_is_a_result(result("test", method="youden", chosen_on="test"))
+    assert threshold_is_a_result(result("test", method="youden", chosen_on="validation"))
+    assert threshold_is_a_result(result("test", method="fixed", chosen_on="test"))

@@ -29,7 +29,14 @@ from pathlib import Path
 import pytest
 from notebook_run import assert_checks, run_smoke
 
-from cancer_course.notebooks import NOTEBOOK_DIRS, all_notebooks, install_spec, repo_root, repo_setting
+from cancer_course.notebooks import (
+    NOTEBOOK_DIRS,
+    SETUP_MARKER,
+    all_notebooks,
+    install_spec,
+    repo_root,
+    repo_setting,
+)
 
 STACK = os.environ.get("CANCER_COURSE_STACK")
 ROOT = repo_root(Path(__file__).parent)
@@ -105,7 +112,7 @@ def test_notebook_runs_on_the_stack(rel, workdir, colab_env, monkeypatch):
     path = workdir / rel
     nb = run_smoke(path, workdir / "executed" / rel, cwd=path.parent, kernel=os.environ.get("CANCER_COURSE_KERNEL", "python3"))
     assert_checks(nb, path.parent.name)
-    setup = next(c for c in nb.cells if c.cell_type == "code" and '"google.colab" in sys.modules' in c.source)
+    setup = next(c for c in nb.cells if c.cell_type == "code" and SETUP_MARKER in c.source)
     printed = "".join(o.get("text", "") for o in setup.get("outputs", []))
     assert "Setup complete" in printed, printed
 
