@@ -400,7 +400,6 @@ def plot_explanations(image, maps: dict, alpha: float = 0.4, cmap: str = "magma"
         ax.set_title(name, fontsize=9)
     for ax in axes:
         ax.axis("off")
-    if title:
-        fig.suptitle(title)
+    fig.suptitle(title or "Explanation maps (bright = more weight)")
     fig.tight_layout()
     return fig

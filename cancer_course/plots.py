@@ -248,6 +248,7 @@ def _plot_panel(ax, history: Mapping[str, list[float]], key: str, title: str) ->
         if gap:
             ax.set_title(f"{title} (train - val gap at last epoch: {gap[-1]:.3f})")
     ax.set_xlabel("epoch")
+    ax.set_ylabel(title)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
