@@ -17,9 +17,11 @@
 
 - with ``groups`` (image -> patient, slide or case id): every group found in more than one split.
   Real datasets hold several images per patient; a split made tile by tile puts one patient on
-  both sides, and every test metric then rewards remembering the patient. (The audit cannot see
-  a patient it is not told about: look-alike tiles of one patient are only caught when they are
-  near-duplicates.)
+  both sides, and every test metric then rewards remembering the patient. Without ``groups``,
+  the patients the folder's ``manifest.json`` names (the embedded dataset's ``patients.csv``)
+  are used when there are any; the report says where its groups came from. (The audit cannot
+  see a patient it is not told about: look-alike tiles of one patient are only caught when they
+  are near-duplicates.)
 
 ``AuditReport.blocking`` lists what has to be fixed before training (leaks of images or
 groups across splits, copies under both labels, unreadable files, a split without one of the
@@ -135,7 +137,7 @@ class AuditReport:
     problems: list[str] = field(default_factory=list)
     blocking: list[str] = field(default_factory=list)
     group_leaks: list[dict] = field(default_factory=list)  # {"group", "splits", "files"}
-    groups_source: str | None = None  # where the groups came from (a CSV), None without groups
+    groups_source: str | None = None  # where the groups came from (a CSV, the manifest), None without groups
 
     def duplicate_summary(self) -> dict[str, int]:
         kinds = Counter(g["kind"] for g in self.duplicate_groups)
@@ -281,6 +283,22 @@ def read_groups(csv_path: str | Path) -> dict[str, str]:
     return groups
 
 
+def manifest_groups(root: str | Path) -> tuple[dict[str, str], str] | None:
+    """The patients a dataset's ``manifest.json`` records (``"patients": "patients.csv"``, a
+    ``path,group`` CSV beside it), with the file's path; None when it records none."""
+    from .data import DataError
+    from .synth import read_manifest
+
+    name = (read_manifest(root) or {}).get("patients")
+    if not name:
+        return None
+    path = Path(root) / name
+    if not path.is_file():
+        raise DataError(f"{Path(root) / 'manifest.json'} names the patients file {name}, but {path} is missing: "
+                        "restore it, or pass --groups FILE.csv.")
+    return read_groups(path), str(path)
+
+
 def _group_leaks(records: list[dict], groups: dict[str, str]) -> tuple[list[dict], list[str]]:
     """Groups with images in more than one split, and notes on paths the CSV and the folder disagree on."""
     members: dict[str, list[dict]] = defaultdict(list)
@@ -312,7 +330,8 @@ def audit(root: str | Path, near_threshold: int = NEAR_THRESHOLD, workers: int =
           groups: dict[str, str] | str | Path | None = None) -> AuditReport:
     """Audit the dataset under `root` (see the module docstring for what is checked).
 
-    ``groups``: ``{relative path: group id}``, or a CSV file with the columns ``path,group``.
+    ``groups``: ``{relative path: group id}``, or a CSV file with the columns ``path,group``;
+    None: the patients of the folder's manifest, if it records any (:func:`manifest_groups`).
     """
     import time
 
@@ -362,10 +381,14 @@ def audit(root: str | Path, near_threshold: int = NEAR_THRESHOLD, workers: int =
         n_files=len(records),
         flat_images=sum(1 for r in ok if r["flat"]),
     )
-    if groups is not None:
+    if groups is None and (recorded := manifest_groups(root)):
+        groups, path = recorded
+        report.groups_source = f"the manifest's patients ({path})"
+    elif groups is not None:
         report.groups_source = "a mapping"
         if isinstance(groups, str | Path):
             report.groups_source, groups = str(groups), read_groups(groups)
+    if groups is not None:
         report.group_leaks, group_notes = _group_leaks(records, groups)
         report.layout_notes.extend(group_notes)
     report.blocking = _blocking(report)
@@ -453,6 +476,9 @@ def format_report(report: AuditReport, examples: int = 3) -> str:
                      f"{len(report.group_leaks) or 'no'} group(s) in more than one split")
         for g in report.group_leaks[: examples * 2]:
             lines.append(f"  {g['group']}: {', '.join(g['splits'])} ({len(g['files'])} files, e.g. {g['files'][0]})")
+    else:
+        lines.append("Groups (patients, slides): none recorded (no --groups file, no patients in a manifest): "
+                     "patients in more than one split were not checked")
     lines.append("")
     if report.blocking:
         lines.append("To fix before training:")
@@ -489,13 +515,15 @@ def register_cli(subparsers) -> None:
         "audit",
         help="audit a dataset: counts, balance, sizes, unreadable files, duplicates and leaks",
         description="Audit ROOT/<split>/<class>/ images: counts, class balance and weights, sizes and modes, "
-        "unreadable files, exact and near-duplicates within and across splits and labels, and with --groups "
-        "patients (or slides) in more than one split. Exits 1 when something has to be fixed before training.",
+        "unreadable files, exact and near-duplicates within and across splits and labels, and patients (or "
+        "slides) in more than one split, from --groups or the patients ROOT/manifest.json records. "
+        "Exits 1 when something has to be fixed before training.",
     )
     p.add_argument("root", metavar="ROOT")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--groups", metavar="FILE.csv", help="CSV with columns path,group (path relative to ROOT; "
-                   "group: patient, slide or case id): report every group found in more than one split")
+                   "group: patient, slide or case id): report every group found in more than one split "
+                   "(default: the patients ROOT/manifest.json names, if any)")
     p.add_argument("--threshold", type=int, default=NEAR_THRESHOLD, help="near-duplicate distance in bits (of 64)")
     p.add_argument("--workers", type=int, default=2, help="processes that read the images")
     p.set_defaults(func=_run_cli)

@@ -19,8 +19,17 @@ with lymphocytes to a total amount of nuclear stain drawn independently of its l
 tile's per-channel mean (fully) and spread (mostly) are moved to values drawn independently of its
 label. What is left to tell the classes apart is spatial: size, shape, crowding and arrangement.
 
+Tiles come from **patients**, as in real datasets (PatchCamelyon: many patches per slide). A
+patient's tiles share what one slide shares: its stain batch, colour, contrast, magnification and
+fibre texture (:class:`Patient`, drawn once per patient, independently of the label), and patients
+differ in how many of their tiles are malignant. So tiles of one patient look alike, and a split
+made tile by tile - one patient on both sides - rewards recognising the patient. The default split
+keeps every patient in one split; ``patients.csv`` (columns ``path,group``, what
+``cancer-course audit --groups`` reads) records the patient of every file.
+
 Everything is deterministic: each tile has its own random generator seeded from
-``(seed, split, class, index)``, so the same options give byte-identical PNG files, in any order.
+``(seed, split, class, index)`` and each patient one seeded from ``(seed, patient)``, so the same
+options give byte-identical PNG files, in any order.
 """
 
 from __future__ import annotations
@@ -36,13 +45,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-GENERATOR_VERSION = "synth-1"  # change it whenever the pixels change: cached datasets are then remade
+GENERATOR_VERSION = "synth-2"  # change it whenever the pixels change: cached datasets are then remade
 SPLITS = ("train", "validation", "test")
 CLASSES = ("benign", "malignant")  # label 0, label 1
 CONFOUNDERS = ("corner", "stain")
 DEFAULT_DIFFICULTY = 0.4
 DEFAULT_MALIGNANT_FRACTION = 0.5
 REFERENCE_SIZE = 96  # tissue sizes below are in pixels of a 96-px tile
+TILES_PER_PATIENT = 10  # default: tiles per patient, on average
+PATIENTS_FILE = "patients.csv"  # beside manifest.json: path,group (the patient) for every file
 
 # Optical density of each stain in (R, G, B): how strongly it absorbs each colour
 # (close to the classic Ruifrok & Johnston H&E vectors).
@@ -50,9 +61,11 @@ HAEMATOXYLIN_OD = np.array([0.65, 0.70, 0.29])
 EOSIN_OD = np.array([0.07, 0.99, 0.11])
 
 # Label-independent colour statistics (see `match_colour`): each tile's per-channel mean moves to
-# MEAN_COLOUR (+ jitter), its standard deviation CONTRAST_MATCH of the way to TYPICAL_STD (x jitter).
+# MEAN_COLOUR (+ its patient's and its own jitter), its standard deviation CONTRAST_MATCH of the
+# way to TYPICAL_STD (x jitter).
 MEAN_COLOUR = np.array([0.80, 0.57, 0.74])
-MEAN_COLOUR_JITTER = 0.035
+MEAN_COLOUR_JITTER = 0.033  # sd between patients (slides)
+TILE_COLOUR_JITTER = 0.012  # sd between the tiles of one patient
 TYPICAL_STD = np.array([0.12, 0.075, 0.065])
 CONTRAST_MATCH = 0.8
 # Typical haematoxylin in nuclei per pixel (see `nuclear_load`); lymphocytes top tiles up to it.
@@ -214,16 +227,19 @@ def malignancy_score(rng: np.random.Generator, label: int, difficulty: float) ->
     return float(np.clip(rng.normal(centre, 0.08 + 0.12 * difficulty), 0, 1))
 
 
-def stroma(rng: np.random.Generator, grid: tuple, scale: float, fibre_angle: float, m: float) -> np.ndarray:
+def stroma(rng: np.random.Generator, grid: tuple, scale: float, fibre_angle: float, m: float,
+           fibre_period: float | None = None) -> np.ndarray:
     """Eosin density of the stroma: uneven staining, wavy collagen fibres, loose pale gaps.
 
-    Tumours tear the stroma more (retraction clefts), so gaps grow with `m`.
+    Tumours tear the stroma more (retraction clefts), so gaps grow with `m`. `fibre_period`
+    (pixels between fibres) is drawn here unless the patient gives it.
     """
     yy, xx = grid
     size = xx.shape[0]
     along = (xx * np.cos(fibre_angle) + yy * np.sin(fibre_angle)) / scale
     wave = 2.5 * smooth_noise(rng, size, 5)
-    fibres = (0.5 + 0.5 * np.sin(2 * np.pi * along / rng.uniform(4.5, 7.0) + wave)) ** 3
+    period = rng.uniform(4.5, 7.0) if fibre_period is None else fibre_period
+    fibres = (0.5 + 0.5 * np.sin(2 * np.pi * along / period + wave)) ** 3
     fibres *= np.clip(0.6 + 0.5 * smooth_noise(rng, size, 7), 0, 1)  # fibres come and go
     base = rng.uniform(0.4, 0.6) * (1 + 0.15 * smooth_noise(rng, size, 7))
     gaps = np.clip(smooth_noise(rng, size, 8) - rng.uniform(1.0, 2.5) + 0.9 * m, 0, 1)
@@ -354,32 +370,32 @@ def mitoses(rng, candidates: Nuclei, m: float, scale: float) -> Nuclei:
 # --------------------------------------------------------------------------------------------
 
 
-def stain_to_rgb(rng, haematoxylin: np.ndarray, eosin: np.ndarray) -> np.ndarray:
-    """Beer-Lambert: RGB = exp(-(H * h_vector + E * e_vector)), with per-tile stain variation.
+def stain_to_rgb(rng, haematoxylin: np.ndarray, eosin: np.ndarray, patient: Patient) -> np.ndarray:
+    """Beer-Lambert: RGB = exp(-(H * h_vector + E * e_vector)), with the patient's stain vectors.
 
     Returns channels first, (3, height, width): per-channel statistics are faster that way.
     """
-    h_vec = HAEMATOXYLIN_OD * rng.uniform(0.85, 1.15) * rng.uniform(0.92, 1.08, 3)
-    e_vec = EOSIN_OD * rng.uniform(0.8, 1.2) * rng.uniform(0.92, 1.08, 3)
+    h_vec = patient.haematoxylin * rng.lognormal(0, 0.02, 3)  # the same slide, a little uneven
+    e_vec = patient.eosin * rng.lognormal(0, 0.02, 3)
     h, e = blur3(haematoxylin), blur3(eosin)  # the optics soften every edge a little
     density = h[None] * h_vec.astype(np.float32)[:, None, None] + e[None] * e_vec.astype(np.float32)[:, None, None]
     return np.exp(-(density + np.float32(0.03)))
 
 
-def match_colour(rng, rgb: np.ndarray) -> np.ndarray:
+def match_colour(rng, rgb: np.ndarray, patient: Patient) -> np.ndarray:
     """Move the tile's colour statistics towards values drawn independently of its label.
 
     Real slides vary in staining from lab to lab and day to day; here that variation is also
     what stops "more purple, more contrast = malignant" from working. Each channel's mean is
-    moved to ``MEAN_COLOUR`` plus random jitter, and its spread (standard deviation) most of the
-    way (``CONTRAST_MATCH``) to a random target: colour statistics overlap between the classes,
+    moved to its patient's colour plus a little jitter, and its spread (standard deviation) most of
+    the way (``CONTRAST_MATCH``) to its patient's contrast: colour statistics overlap between the classes,
     and what is left to tell them apart is where things are and what shape they have.
     `rgb` is channels first, (3, height, width).
     """
     flat = rgb.reshape(3, -1)
     mean, std = flat.mean(axis=1), flat.std(axis=1) + 1e-3
-    target_mean = MEAN_COLOUR + rng.normal(0, MEAN_COLOUR_JITTER, 3)
-    target_std = TYPICAL_STD * rng.lognormal(0, 0.2) * rng.lognormal(0, 0.05, 3)
+    target_mean = patient.colour + rng.normal(0, TILE_COLOUR_JITTER, 3)
+    target_std = patient.contrast * rng.lognormal(0, 0.06) * rng.lognormal(0, 0.03, 3)
     gain = (target_std / std) ** CONTRAST_MATCH
     return ((rgb - mean[:, None, None]) * gain[:, None, None] + target_mean[:, None, None]).astype(np.float32)
 
@@ -409,15 +425,47 @@ def _pixel_grid(size: int) -> tuple[np.ndarray, np.ndarray]:
     return yy, xx
 
 
+@dataclass(frozen=True)
+class Patient:
+    """What every tile of one patient shares: its slide's stain batch, colour, scan and stroma.
+
+    Drawn independently of the label: it tells patients apart, not benign from malignant.
+    """
+
+    haematoxylin: np.ndarray  # (3,) optical densities of the two stains on this slide
+    eosin: np.ndarray
+    colour: np.ndarray  # (3,) the slide's mean colour
+    contrast: np.ndarray  # (3,) the slide's typical per-channel standard deviation
+    magnification: float  # x the reference scale
+    fibre_period: float  # pixels between collagen fibres, at the reference scale
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator) -> Patient:
+        return cls(
+            haematoxylin=HAEMATOXYLIN_OD * rng.uniform(0.85, 1.15) * rng.uniform(0.92, 1.08, 3),
+            eosin=EOSIN_OD * rng.uniform(0.8, 1.2) * rng.uniform(0.92, 1.08, 3),
+            colour=MEAN_COLOUR + rng.normal(0, MEAN_COLOUR_JITTER, 3),
+            contrast=TYPICAL_STD * rng.lognormal(0, 0.19) * rng.lognormal(0, 0.04, 3),
+            magnification=float(rng.uniform(0.87, 1.13)),
+            fibre_period=float(rng.uniform(4.5, 7.0)),
+        )
+
+
 def make_tile(
-    rng: np.random.Generator, label: int, image_size: int = REFERENCE_SIZE, difficulty: float = DEFAULT_DIFFICULTY
+    rng: np.random.Generator, label: int, image_size: int = REFERENCE_SIZE, difficulty: float = DEFAULT_DIFFICULTY,
+    patient: Patient | None = None,
 ) -> np.ndarray:
-    """Draw one tissue tile (uint8, image_size x image_size x 3); label 0 benign, 1 malignant."""
+    """Draw one tissue tile (uint8, image_size x image_size x 3); label 0 benign, 1 malignant.
+
+    `patient`: whose slide the tile comes from; without one, the tile is a patient of its own.
+    """
+    if patient is None:
+        patient = Patient.draw(rng)
     m = malignancy_score(rng, label, difficulty)
-    scale = image_size / REFERENCE_SIZE * rng.uniform(0.85, 1.15)  # magnification varies
+    scale = image_size / REFERENCE_SIZE * patient.magnification * rng.lognormal(0, 0.03)  # one scan, one scale
     fibre_angle = rng.uniform(0, np.pi)
     grid = _pixel_grid(image_size)
-    eosin = stroma(rng, grid, scale, fibre_angle, m)
+    eosin = stroma(rng, grid, scale, fibre_angle, m, patient.fibre_period)
     epithelium, lumen, gland_nuclei = glands(rng, grid, scale, m)
     fibroblasts, invading = stromal_cells(rng, image_size, scale, m, fibre_angle)
     tumour = Nuclei.concat(gland_nuclei + [invading])
@@ -428,7 +476,7 @@ def make_tile(
     tissue = 1 - np.minimum(epithelium + lumen, 1)
     eosin = (eosin * tissue + 0.42 * epithelium + 0.15 * lumen) * (1 - 0.5 * coverage)
     haematoxylin = 0.07 * tissue + 0.16 * epithelium + 0.02 * lumen + np.minimum(nuclear_h, 2.4)
-    rgb = match_colour(rng, stain_to_rgb(rng, haematoxylin, eosin))
+    rgb = match_colour(rng, stain_to_rgb(rng, haematoxylin, eosin, patient), patient)
     rgb += 0.012 * rng.standard_normal((1, image_size, image_size), dtype=np.float32)  # camera grain
     rgb = np.rot90(rgb, int(rng.integers(4)), axes=(1, 2))  # orientation means nothing in a section
     if rng.uniform() < 0.5:
@@ -452,6 +500,58 @@ def split_counts(n: int, malignant_fraction: float) -> dict[str, int]:
     return {"benign": n - n_malignant, "malignant": n_malignant}
 
 
+def _shares(n: int, weights: np.ndarray) -> np.ndarray:
+    """`n` split in proportion to `weights`, in whole numbers that add up to `n` (largest remainders)."""
+    exact = n * weights / weights.sum()
+    counts = np.floor(exact).astype(int)
+    counts[np.argsort(counts - exact, kind="stable")[: n - counts.sum()]] += 1
+    return counts
+
+
+@lru_cache(maxsize=64)
+def _patients_of_split(seed: int, split: str, n_benign: int, n_malignant: int, tiles_per_patient: int,
+                       first: int) -> tuple[np.ndarray, np.ndarray]:
+    """Patient numbers of the benign and of the malignant tiles of one split (cached: read-only arrays)."""
+    n_patients = max(1, int(round((n_benign + n_malignant) / tiles_per_patient)))
+    rng = np.random.default_rng([seed, SPLITS.index(split), 7919])  # the split's patient draw
+    tumour_share = np.clip(rng.beta(0.5, 0.5, n_patients), 0.02, 0.98)  # most patients mostly one class
+    out = []
+    for n, weights in ((n_benign, 1 - tumour_share), (n_malignant, tumour_share)):
+        ids = first + np.repeat(np.arange(n_patients), _shares(n, weights))
+        ids = rng.permutation(ids)
+        ids.flags.writeable = False
+        out.append(ids)
+    return out[0], out[1]
+
+
+def split_patients(params: dict) -> dict[str, dict[int, np.ndarray]]:
+    """``{split: {label: patient number of each tile index}}``: every patient in one split only.
+
+    Each split gets about ``n / tiles_per_patient`` patients of its own, numbered across splits;
+    each patient draws a share of malignant tiles (most patients are mostly benign or mostly
+    malignant, as real slides are) and the split's tiles of each class are dealt out accordingly.
+    """
+    out, first = {}, 0
+    for split in SPLITS:
+        counts = split_counts(params[f"n_{split}"], params["malignant_fraction"])
+        benign, malignant = _patients_of_split(params["seed"], split, counts["benign"], counts["malignant"],
+                                               params["tiles_per_patient"], first)  # fmt: skip
+        out[split] = {0: benign, 1: malignant}
+        n = counts["benign"] + counts["malignant"]
+        first += max(1, int(round(n / params["tiles_per_patient"]))) if n else 0
+    return out
+
+
+def patient_name(number: int) -> str:
+    return f"P{number:04d}"
+
+
+@lru_cache(maxsize=4096)
+def patient(seed: int, number: int) -> Patient:
+    """The appearance shared by the tiles of patient `number` (depends only on seed and number)."""
+    return Patient.draw(np.random.default_rng([seed, number, 104729]))
+
+
 def dataset_parameters(
     image_size: int = REFERENCE_SIZE,
     n_train: int = 1600,
@@ -461,6 +561,7 @@ def dataset_parameters(
     difficulty: float = DEFAULT_DIFFICULTY,
     confounder: str | None = None,
     seed: int = 0,
+    tiles_per_patient: int = TILES_PER_PATIENT,
 ) -> dict:
     """Check and collect the options that define a dataset (what the manifest records)."""
     if not 8 <= int(image_size) <= 1024:
@@ -474,6 +575,8 @@ def dataset_parameters(
         raise ValueError(f"difficulty must be between 0 (easy) and 1 (impossible), got {difficulty}.")
     if confounder is not None and confounder not in CONFOUNDERS:
         raise ValueError(f"confounder must be one of {', '.join(CONFOUNDERS)} or None, got {confounder!r}.")
+    if int(tiles_per_patient) < 1:
+        raise ValueError(f"tiles_per_patient must be 1 or more (1: every tile a patient of its own), got {tiles_per_patient}.")
     return {
         "image_size": int(image_size),
         "n_train": int(n_train),
@@ -483,13 +586,15 @@ def dataset_parameters(
         "difficulty": float(difficulty),
         "confounder": confounder,
         "seed": int(seed),
+        "tiles_per_patient": int(tiles_per_patient),
     }
 
 
 def render_tile(params: dict, split: str, label: int, index: int) -> np.ndarray:
     """The tile `index` of one split and class, exactly as `generate_dataset` writes it."""
     rng = tile_rng(params["seed"], split, label, index)
-    tile = make_tile(rng, label, params["image_size"], params["difficulty"])
+    number = int(split_patients(params)[split][label][index])
+    tile = make_tile(rng, label, params["image_size"], params["difficulty"], patient(params["seed"], number))
     kind = params["confounder"]
     if kind and split != "test" and rng.uniform() < CONFOUNDER_RATE[label]:
         tile = (np.clip(add_confounder(tile / 255.0, kind), 0, 1) * 255 + 0.5).astype(np.uint8)
@@ -507,17 +612,22 @@ def generate_dataset(
     confounder: str | None = None,
     seed: int = 0,
     progress: bool | Callable[[int], None] = False,
+    tiles_per_patient: int = TILES_PER_PATIENT,
 ) -> Path:
-    """Write ``OUT/{train,validation,test}/{benign,malignant}/*.png`` and ``OUT/manifest.json``.
+    """Write ``OUT/{train,validation,test}/{benign,malignant}/*.png``, ``OUT/manifest.json`` and
+    ``OUT/patients.csv``.
 
     `difficulty` (0..1) sets how much the classes overlap; `malignant_fraction` the class balance;
     `confounder` ("corner" or "stain") marks most malignant and few benign tiles of train and
-    validation - never test. `progress`: True for a tqdm bar, or a callable given each count done.
+    validation - never test. Tiles come from patients of about `tiles_per_patient` tiles each,
+    every patient in one split; ``patients.csv`` (``path,group``) names the patient of every
+    file. `progress`: True for a tqdm bar, or a callable given each count done.
     Existing class folders in `out_dir` are replaced.
     """
     params = dataset_parameters(
-        image_size, n_train, n_validation, n_test, malignant_fraction, difficulty, confounder, seed
+        image_size, n_train, n_validation, n_test, malignant_fraction, difficulty, confounder, seed, tiles_per_patient
     )
+    patients = split_patients(params)
     out = Path(out_dir)
     jobs = []
     counts = {}
@@ -534,16 +644,22 @@ def generate_dataset(
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(jobs), desc="generating tiles", unit="tile")
+    rows = ["path,group"]
     for done, (split, label, cls, i) in enumerate(jobs, 1):
         tile = render_tile(params, split, label, i)
-        Image.fromarray(tile).save(out / split / cls / f"{split}_{cls}_{i:05d}.png", optimize=False, compress_level=1, compress_type=3)  # 3 = zlib Z_RLE: fast, small
+        name = f"{split}/{cls}/{split}_{cls}_{i:05d}.png"
+        Image.fromarray(tile).save(out / name, optimize=False, compress_level=1, compress_type=3)  # 3 = zlib Z_RLE: fast, small
+        rows.append(f"{name},{patient_name(patients[split][label][i])}")
         if bar is not None:
             bar.update(1)
         elif callable(progress):
             progress(done)
     if bar is not None:
         bar.close()
-    manifest = {"generator": GENERATOR_VERSION, "parameters": params, "counts": counts}
+    (out / PATIENTS_FILE).write_text("\n".join(rows) + "\n")
+    n_patients = {split: len({int(p) for ids in patients[split].values() for p in ids}) for split in SPLITS}
+    manifest = {"generator": GENERATOR_VERSION, "parameters": params, "counts": counts,
+                "patients": PATIENTS_FILE, "n_patients": n_patients}  # fmt: skip
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return out
 
@@ -686,6 +802,7 @@ def _run_cli(args) -> int:
             confounder=args.confounder,
             seed=args.seed,
             progress=True,
+            tiles_per_patient=args.tiles_per_patient,
         )
     except ValueError as exc:
         raise CourseError(str(exc)) from None
@@ -693,7 +810,9 @@ def _run_cli(args) -> int:
     print(f"wrote {out} ({GENERATOR_VERSION}):")
     for split in SPLITS:
         per = manifest["counts"][split]
-        print(f"  {split:<10} benign {per['benign']:>6}  malignant {per['malignant']:>6}")
+        print(f"  {split:<10} benign {per['benign']:>6}  malignant {per['malignant']:>6}  "
+              f"patients {manifest['n_patients'][split]:>5}")
+    print(f"  patient of every file: {out / PATIENTS_FILE} (each patient in one split)")
     return 0
 
 
@@ -702,7 +821,7 @@ def register_cli(subparsers) -> None:
     p = subparsers.add_parser(
         "synth",
         help="generate the embedded H&E-like tissue dataset",
-        description="Write OUT_DIR/{train,validation,test}/{benign,malignant}/*.png and manifest.json. "
+        description="Write OUT_DIR/{train,validation,test}/{benign,malignant}/*.png, manifest.json and patients.csv (the patient of every file; each patient in one split). "
         "Same options and seed = byte-identical files.",
     )
     p.add_argument("out_dir", metavar="OUT_DIR")
@@ -715,4 +834,6 @@ def register_cli(subparsers) -> None:
     p.add_argument("--difficulty", type=float, default=DEFAULT_DIFFICULTY, help="0 easy .. 1 impossible")
     p.add_argument("--confounder", choices=CONFOUNDERS, default=None, help="label-correlated artefact (train/validation)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--tiles-per-patient", type=int, default=TILES_PER_PATIENT,
+                   help=f"tiles per patient on average (default {TILES_PER_PATIENT}; 1: every tile its own patient)")
     p.set_defaults(func=_run_cli)

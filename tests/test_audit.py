@@ -159,3 +159,50 @@ def test_a_split_without_a_class_blocks(tmp_path):
     report = audit.audit(root, workers=1)
     assert report.blocking == ["test has no malignant images: AUC, sensitivity or specificity are undefined there; "
                                "add images of that class"]
+
+
+def _patient_set(tmp_path):
+    from cancer_course.synth import generate_dataset
+
+    return generate_dataset(tmp_path / "patients", image_size=16, n_train=24, n_validation=12, n_test=12,
+                            tiles_per_patient=4)  # fmt: skip
+
+
+def test_the_manifest_patients_are_used_and_a_clean_set_passes(tmp_path, capsys):
+    root = _patient_set(tmp_path)
+    report = audit.audit(root, workers=1)
+    assert report.groups_source == f"the manifest's patients ({root / 'patients.csv'})"
+    assert report.group_leaks == [] and report.blocking == [] and report.layout_notes == []
+    assert cli.main(["audit", str(root), "--workers", "1"]) == 0
+    assert "from the manifest's patients" in capsys.readouterr().out
+
+
+def test_a_patient_moved_to_another_split_is_found_from_the_manifest(tmp_path, capsys):
+    root = _patient_set(tmp_path)
+    table = (root / "patients.csv").read_text()
+    moved = "train/malignant/train_malignant_00002.png"
+    patient = next(line.split(",")[1] for line in table.splitlines() if line.startswith(moved + ","))
+    (root / moved).rename(root / "test/malignant/moved.png")  # a tile-level re-split's mistake
+    (root / "patients.csv").write_text(table.replace(moved + ",", "test/malignant/moved.png,"))
+    report = audit.audit(root, workers=1)
+    assert [g["group"] for g in report.group_leaks] == [patient]
+    assert report.group_leaks[0]["splits"] == ["train", "test"] and "test/malignant/moved.png" in report.group_leaks[0]["files"]
+    assert report.leaks == 0  # no image is copied: only the patient record tells
+    assert cli.main(["audit", str(root), "--json", "--workers", "1"]) == 1
+    parsed = json.loads(capsys.readouterr().out)
+    assert parsed["group_leaks"][0]["group"] == patient and "manifest" in parsed["groups_source"]
+    other = tmp_path / "other.csv"  # --groups wins over the manifest
+    other.write_text("path,group\n" + "\n".join(f"{p.relative_to(root).as_posix()},{i}"
+                                                 for i, p in enumerate(sorted(root.rglob("*.png")))) + "\n")
+    assert audit.audit(root, workers=1, groups=other).group_leaks == []
+
+
+def test_without_patients_the_report_says_they_were_not_checked(tmp_path, capsys):
+    root = _patient_set(tmp_path)
+    (root / "patients.csv").unlink()
+    with pytest.raises(ValueError, match="names the patients file patients.csv, but .* is missing"):
+        audit.audit(root, workers=1)
+    (root / "manifest.json").unlink()
+    report = audit.audit(root, workers=1)
+    assert report.groups_source is None and report.group_leaks == []
+    assert "none recorded (no --groups file, no patients in a manifest)" in str(report)

@@ -203,3 +203,55 @@ def test_dataset_root_prefers_the_environment_then_the_parameter(tmp_path, monke
     monkeypatch.delenv(config.ENV_DATASET)
     with pytest.raises(FileNotFoundError, match="DATASET_PATH"):
         config.dataset_root("smoke", tmp_path / "missing")
+
+
+def _patients_csv(root):
+    import csv
+
+    with open(root / synth.PATIENTS_FILE, newline="") as fh:
+        return {row["path"]: row["group"] for row in csv.DictReader(fh)}
+
+
+def test_every_file_has_a_patient_and_no_patient_spans_two_splits(tmp_path):
+    root = synth.generate_dataset(tmp_path / "p", image_size=16, n_train=60, n_validation=20, n_test=20,
+                                  tiles_per_patient=5)  # fmt: skip
+    groups = _patients_csv(root)
+    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.png"))
+    assert sorted(groups) == files  # every file, once
+    splits_of = {}
+    for path, patient in groups.items():
+        splits_of.setdefault(patient, set()).add(path.split("/")[0])
+    assert all(len(s) == 1 for s in splits_of.values()), {p: s for p, s in splits_of.items() if len(s) > 1}
+    manifest = synth.read_manifest(root)
+    assert manifest["patients"] == synth.PATIENTS_FILE and manifest["parameters"]["tiles_per_patient"] == 5
+    per_split = {s: sum(1 for v in splits_of.values() if s in v) for s in synth.SPLITS}
+    assert manifest["n_patients"] == per_split == {"train": 12, "validation": 4, "test": 4}
+    # patients differ in how many of their tiles are malignant (mostly one class, like real slides)
+    share = {p: np.mean(["/malignant/" in f for f, q in groups.items() if q == p]) for p in splits_of}
+    assert min(share.values()) < 0.3 and max(share.values()) > 0.7
+    # render_tile draws the same patient as the file records
+    params = manifest["parameters"]
+    numbers = synth.split_patients(params)["test"][1]
+    assert synth.patient_name(numbers[3]) == groups["test/malignant/test_malignant_00003.png"]
+
+
+def test_tiles_of_one_patient_look_alike():
+    """Colour statistics are closer within a patient than between patients; shuffled patients are not."""
+    params = synth.dataset_parameters(image_size=32, n_train=80)
+    patients = synth.split_patients(params)["train"]
+    feats, who = [], []
+    for label in (0, 1):
+        for i in range(40):
+            t = synth.render_tile(params, "train", label, i).reshape(-1, 3) / 255.0
+            feats.append(np.concatenate([t.mean(axis=0), t.std(axis=0)]))
+            who.append(int(patients[label][i]))
+    feats, who = np.array(feats), np.array(who)
+    dist = np.sqrt(((feats[:, None] - feats[None]) ** 2).sum(axis=2))
+
+    def ratio(groups):  # mean distance within a group / between groups
+        same = (groups[:, None] == groups[None]) & ~np.eye(len(groups), dtype=bool)
+        return dist[same].mean() / dist[groups[:, None] != groups[None]].mean()
+
+    assert len(set(who)) == 8
+    assert ratio(who) < 0.6  # measured 0.28
+    assert ratio(np.random.default_rng(0).permutation(who)) > 0.85  # the same tiles, patients shuffled
