@@ -25,13 +25,24 @@ machine-readable display data (:data:`MIME_TYPE`), which the test suite reads fr
 notebooks.
 
 Checks test behaviour - shapes, parameter counts, outputs on known inputs, the effect on a
-small training run - never the text of the code. Research and education only.
+small training run - never the text of the code, with one exception: an exercise that asks for a
+function the package already has (``Problem.reimplements``) is not passed by calling the
+package's function; the check looks at the names the answer's code uses to tell (see
+:func:`package_function_used`).
+
+Interpretive exercises (:class:`Choice`) ask the learner to read evidence - a learning curve,
+per-seed results, a cost table - and pick the options that follow from it. The answer is a set of
+letters, so it is checked without parsing prose; every option carries why it does or does not
+follow, and the check shows that explanation for each wrong pick or missed option. Research and
+education only.
 """
 
 from __future__ import annotations
 
 import html
+import importlib
 import inspect
+import re
 import textwrap
 import types
 from dataclasses import dataclass, field
@@ -40,7 +51,10 @@ __all__ = [
     "____",
     "Placeholder",
     "Problem",
+    "Choice",
+    "Option",
     "CheckResult",
+    "package_function_used",
     "Incorrect",
     "NotAttempted",
     "CORRECT",
@@ -175,7 +189,9 @@ class Problem:
     - ``names``: the notebook variables ``check()`` reads when called without arguments;
     - ``hints``: from a nudge to nearly the answer (``hint(1)``, ``hint(2)``, ...);
     - ``solution_code``: one right answer, as code (``solution()`` shows it; the tests run it);
-    - ``lesson``: where the learner can read about it.
+    - ``lesson``: where the learner can read about it;
+    - ``reimplements``: the package functions (``"cancer_course.evaluation.youden_threshold"``) that
+      do the job the learner is asked to write; an answer that calls one of them is refused.
 
     ``_check(*answers)`` raises :class:`Incorrect` with a message for the learner, or returns
     (optionally) a short sentence to add to the "Correct" line.
@@ -187,6 +203,8 @@ class Problem:
     hints: tuple[str, ...] = ()
     solution_code: str = ""
     lesson: str = ""
+    reimplements: tuple[str, ...] = ()
+    interpretive: bool = False  # reads evidence and draws a conclusion (tests/test_exercises_interpretive.py)
 
     def __init__(self):
         self.last_result: CheckResult | None = None
@@ -239,6 +257,13 @@ class Problem:
                 return CheckResult(self.id, NOT_ATTEMPTED,
                                    f"replace the ____ in {names} with your code, run that cell, then this one. "
                                    f"Stuck? q{self.number}.hint()")
+        for name, answer in zip(self.names or ("your answer",), answers, strict=False):
+            used = package_function_used(answer, self.reimplements)
+            if used:
+                return CheckResult(self.id, INCORRECT,
+                                   f"`{name}` uses {used}, the package's own function for this job: the exercise is "
+                                   "to write it yourself (the check compares yours with the package's). "
+                                   f"Stuck? q{self.number}.hint()")
         try:
             extra = self._check(*answers)
         except NotAttempted as exc:
@@ -261,6 +286,178 @@ class Problem:
         if missing:
             return (____,) * len(self.names)
         return tuple(namespace[n] for n in self.names)
+
+
+# ---------------------------------------------------------------------------------------------
+# "Write it yourself": does an answer call the package's own function?
+# ---------------------------------------------------------------------------------------------
+def _resolve(dotted: str):
+    module, _, attr = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), attr)
+
+
+def _code_objects(code: types.CodeType):
+    stack = [code]
+    while stack:
+        c = stack.pop()
+        yield c
+        stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+
+
+def package_function_used(answer, targets, _depth: int = 0) -> str | None:
+    """The dotted name of the first function of ``targets`` that ``answer`` is or calls, else None.
+
+    ``answer`` counts as calling a target when it *is* the target (``f = evaluation.ece``), wraps
+    it (``functools.partial``), refers to it by a name bound to it (``from ... import f as g``),
+    names it as an attribute of a module it uses (``evaluation.youden_threshold(...)``, also with
+    the import inside the function), or calls a function of the learner's that does (followed
+    three levels deep). This reads the names in the compiled code, not its text.
+    """
+    if not targets or answer is None:
+        return None
+    resolved = {}
+    for dotted in targets:
+        try:
+            resolved[dotted] = _resolve(dotted)
+        except (ImportError, AttributeError):  # pragma: no cover - a typo in a problem's list
+            continue
+    func = getattr(answer, "func", answer)  # functools.partial
+    for dotted, target in resolved.items():
+        if func is target or getattr(func, "__wrapped__", None) is target:
+            return dotted
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return None
+    names = set()
+    for c in _code_objects(code):
+        names.update(c.co_names)
+    namespace = dict(getattr(func, "__globals__", {}))
+    for cell_name, cell in zip(code.co_freevars, getattr(func, "__closure__", None) or (), strict=False):
+        try:
+            namespace[cell_name] = cell.cell_contents
+        except ValueError:  # an empty cell
+            pass
+        names.add(cell_name)
+    for dotted, target in resolved.items():
+        module = dotted.rpartition(".")[0]
+        for name in names:
+            value = namespace.get(name)
+            if value is target or (value is not None and getattr(value, target.__name__, None) is target
+                                   and target.__name__ in names):
+                return dotted
+        if target.__name__ in names and ({module, module.rpartition(".")[2]} & names):  # imported inside it
+            return dotted
+    if _depth < 3:
+        for name in names:
+            value = namespace.get(name)
+            if (isinstance(value, types.FunctionType) and value is not func
+                    and not (value.__module__ or "").startswith(("cancer_course", "keras", "tensorflow", "numpy"))):
+                found = package_function_used(value, targets, _depth + 1)
+                if found:
+                    return found
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Interpretive exercises: choose the options that follow from the evidence
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Option:
+    """One option of a :class:`Choice`.
+
+    ``follows``: True when the evidence supports it (a right answer includes it), False when it
+    does not (a right answer leaves it out), None when it is defensible either way (both
+    accepted). ``why``: the reason, shown when the learner's answer disagrees (and, for None, in
+    the "Correct" line).
+    """
+
+    text: str
+    follows: bool | None
+    why: str
+
+
+class Choice(Problem):
+    """Read the evidence, answer with a set of letters (or one letter when ``single``).
+
+    Subclasses set ``question``, ``options`` (``{"A": Option(...), ...}``) and may override
+    :meth:`evidence` (a string computed from the exercise's data). ``show()`` prints all three.
+    With ``single = True`` the answer is one letter; every letter whose option has ``follows``
+    True or None is accepted.
+    """
+
+    interpretive = True
+    question: str = ""
+    options: dict[str, Option] = {}
+    single: bool = False
+
+    def evidence(self) -> str:
+        return ""
+
+    def show(self) -> None:
+        """Print the question, the evidence and the options."""
+        lines = [self.question]
+        if self.evidence():
+            lines += ["", self.evidence()]
+        lines += [""] + [f"  {key}. {opt.text}" for key, opt in self.options.items()]
+        how = ("Answer with one letter, e.g. \"A\"." if self.single
+               else "Answer with the set of letters that follow, e.g. {\"A\", \"C\"} (or set() for none).")
+        lines += ["", how]
+        text = "\n".join(lines)
+        _show(text, f"<pre>{html.escape(text)}</pre>")
+
+    def letters(self, answer) -> set[str]:
+        """The learner's answer as a set of upper-case letters (raises Incorrect when unreadable)."""
+        if isinstance(answer, str):
+            picked = {p for p in re.split(r"[\s,;/+&]+|(?<=[A-Za-z])(?=[A-Za-z])", answer.strip()) if p}
+        elif isinstance(answer, set | frozenset | list | tuple):
+            picked = set()
+            for item in answer:
+                if not isinstance(item, str):
+                    raise Incorrect(f"{item!r} in your answer is not a letter: answer with letters such as "
+                                    "{'A', 'C'}.")
+                picked.add(item.strip())
+        else:
+            raise Incorrect(f"your answer is {type(answer).__name__} ({answer!r}); answer with "
+                            + ("one letter, e.g. 'B'." if self.single else "a set of letters, e.g. {'A', 'C'}."))
+        picked = {p.upper() for p in picked}
+        unknown = sorted(picked - set(self.options))
+        if unknown:
+            raise Incorrect(f"{', '.join(unknown)} is not one of the options ({', '.join(self.options)}); "
+                            f"q{self.number}.show() lists them.")
+        return picked
+
+    def _check(self, answer):
+        picked = self.letters(answer)
+        if self.single:
+            if len(picked) != 1:
+                raise Incorrect(f"choose exactly one option (you gave {len(picked)}: "
+                                f"{', '.join(sorted(picked)) or 'none'}).")
+            (key,) = picked
+            option = self.options[key]
+            if option.follows is False:
+                raise Incorrect(f"{key} does not follow: {option.why}")
+            return f"{key}: {option.why}"
+        wrong = [k for k in sorted(picked) if self.options[k].follows is False]
+        missing = [k for k in self.options if self.options[k].follows is True and k not in picked]
+        if wrong or missing:
+            parts = [f"{k} does not follow: {self.options[k].why}" for k in wrong]
+            parts += [f"you left out {k}, which does: {self.options[k].why}" for k in missing]
+            raise Incorrect(" | ".join(parts))
+        either = [f"{k} is defensible either way ({self.options[k].why})" for k in self.options
+                  if self.options[k].follows is None]
+        chosen = ", ".join(k for k in self.options if k in picked) or "none"
+        return f"{chosen}." + (" " + " ".join(either) if either else "")
+
+    def right_answers(self) -> list[set[str]]:
+        """Every accepted answer (for tests and the solution notebook)."""
+        if self.single:
+            return [{k} for k, o in self.options.items() if o.follows is not False]
+        must = {k for k, o in self.options.items() if o.follows}
+        free = [k for k, o in self.options.items() if o.follows is None]
+        answers = []
+        for mask in range(2 ** len(free)):
+            answers.append(must | {k for i, k in enumerate(free) if mask >> i & 1})
+        return answers
 
 
 def _first_line(exc: BaseException, limit: int = 300) -> str:

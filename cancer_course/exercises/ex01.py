@@ -20,6 +20,7 @@ LESSON = "lesson 01 (data exploration and audits; cancer_course/audit.py)"
 class ClassWeightsFromCounts(Problem):
     title = "class weights from a split's counts"
     names = ("weights_from_counts",)
+    reimplements = ("cancer_course.audit.balanced_class_weights", "cancer_course.training.balanced_class_weights")
     lesson = LESSON + ": section 3, 'balanced_class_weights'"
     hints = (
         "The counts are keyed by folder name ({'benign': n, 'malignant': n}); Keras' class_weight wants the "
@@ -160,6 +161,7 @@ def _leaky_folder(root: Path) -> set[frozenset]:
 class CrossSplitDuplicates(Problem):
     title = "audit a split: exact duplicates across splits"
     names = ("cross_split_duplicates",)
+    reimplements = ("cancer_course.audit.audit",)
     lesson = LESSON + ": section 6, 'audit'"
     hints = (
         "Two files are the same image when their *bytes* are identical - whatever their names. Hash every image's "

@@ -36,6 +36,7 @@ def _dense_weights(model, c: int, r: int):
 class SqueezeExcitation(Problem):
     title = "the squeeze-and-excitation block"
     names = ("squeeze_excitation",)
+    reimplements = ("cancer_course.blocks.squeeze_excitation",)
     lesson = LESSON + ", section 1"
     hints = (
         "Three steps: squeeze (one number per channel), excite (two Dense layers, C -> C // ratio -> C), "
@@ -166,6 +167,7 @@ class ProjectionShortcut(Problem):
 class ResidualSEBlock(Problem):
     title = "the residual bottleneck block with SE"
     names = ("residual_se_block",)
+    reimplements = ("cancer_course.blocks.residual_se_block",)
     lesson = LESSON + ", section 2"
     hints = (
         "Main path: 1x1 conv to filters // 4, 3x3 conv at filters // 4, 1x1 conv back to `filters`, each with BN "

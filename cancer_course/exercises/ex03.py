@@ -62,6 +62,7 @@ def _check_branches(model, widths, call):
 class MultiscaleBlock(Problem):
     title = "the multi-scale block"
     names = ("multiscale_block",)
+    reimplements = ("cancer_course.blocks.multiscale_block",)
     lesson = LESSON + ", section 2"
     hints = (
         "Four branches read the same input x: b1 1x1; b2 1x1 -> 3x3; b3 1x1 -> 3x3 -> 3x3; b4 3x3 max-pool "
@@ -104,6 +105,7 @@ class MultiscaleBlock(Problem):
 class BranchWidths(Problem):
     title = "a multi-scale block with branches of different widths"
     names = ("multiscale_block_widths",)
+    reimplements = ("cancer_course.blocks.multiscale_block",)
     lesson = LESSON + ", section 1"
     hints = (
         "The same four branches as in q1, but branch k has widths[k - 1] filters in *every* one of its convolutions.",

@@ -171,6 +171,7 @@ class SpatialAttention(Problem):
 class Cbam(Problem):
     title = "CBAM: channel attention, then spatial attention"
     names = ("cbam",)
+    reimplements = ("cancer_course.blocks.cbam",)
     lesson = LESSON + ", section 3"
     hints = (
         "CBAM is your two functions in a row. Which comes first?",

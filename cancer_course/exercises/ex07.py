@@ -68,6 +68,7 @@ class ClassWeights(Problem):
 class Schedule(Problem):
     title = "an exponentially decaying learning rate"
     names = ("lr_schedule",)
+    reimplements = ("cancer_course.training.exponential_decay",)
     lesson = LESSON + ": 'exponential_decay'"
     hints = (
         "keras.callbacks.LearningRateScheduler calls schedule(epoch, lr) at the start of every epoch (epoch counts "

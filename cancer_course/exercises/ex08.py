@@ -96,6 +96,7 @@ def _reference_recall(y, p, specificity):
 class RecallAtSpecificity(Problem):
     title = "recall at a fixed specificity"
     names = ("recall_at_specificity",)
+    reimplements = ("cancer_course.experiments.recall_at_specificity",)
     lesson = LESSON + ": section 2, 'recall_at_specificity'"
     hints = (
         "Specificity is the share of *benign* images called benign. Choose the threshold from the benign scores "

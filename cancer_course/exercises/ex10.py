@@ -33,6 +33,7 @@ def _number(value, what: str) -> float:
 class ConfusionRates(Problem):
     title = "confusion-matrix rates by hand"
     names = ("confusion_rates",)
+    reimplements = ("cancer_course.evaluation.confusion_at", "cancer_course.evaluation.classification_report")
     lesson = LESSON + ": section 2, 'confusion_at'"
     hints = (
         "Call Malignant when p >= threshold. Count TP (malignant called malignant), FN (malignant called benign), "
@@ -96,6 +97,7 @@ class ConfusionRates(Problem):
 class ThresholdForSensitivity(Problem):
     title = "a threshold for a target sensitivity"
     names = ("threshold_for_sensitivity",)
+    reimplements = ("cancer_course.evaluation.threshold_for_sensitivity",)
     lesson = LESSON + ": section 5, 'threshold_for_sensitivity'"
     hints = (
         "Lowering the threshold can only raise sensitivity (and lower specificity). Among the thresholds that reach "
@@ -143,6 +145,7 @@ class ThresholdForSensitivity(Problem):
 class Youden(Problem):
     title = "Youden's J"
     names = ("youden_threshold",)
+    reimplements = ("cancer_course.evaluation.youden_threshold",)
     lesson = LESSON + ": section 5, 'youden_threshold'"
     hints = (
         "Youden's J = sensitivity + specificity - 1 = TPR - FPR: the threshold farthest above the ROC diagonal.",
@@ -189,6 +192,7 @@ class Youden(Problem):
 class CalibrationError(Problem):
     title = "expected calibration error"
     names = ("ece",)
+    reimplements = ("cancer_course.evaluation.expected_calibration_error", "cancer_course.evaluation.reliability_data")
     lesson = LESSON + ": section 6, 'expected_calibration_error'"
     hints = (
         "Cut [0, 1] into n_bins equal-width bins of predicted p(malignant). In each bin, compare the mean "

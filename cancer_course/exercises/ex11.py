@@ -53,6 +53,7 @@ def _attention_model():
 class LastConvLayer(Problem):
     title = "find the last feature-map layer"
     names = ("last_feature_map",)
+    reimplements = ("cancer_course.explain.last_conv_layer_name",)
     lesson = LESSON + ": section 1, 'last_conv_layer_name'"
     hints = (
         "Grad-CAM explains a feature map: a layer whose output is 4-D, (batch, height, width, channels). Walk the "
@@ -146,6 +147,7 @@ def _raw_cam(model, image, average: bool = True):
 class GradCam(Problem):
     title = "Grad-CAM by hand"
     names = ("grad_cam_map",)
+    reimplements = ("cancer_course.explain.grad_cam",)
     lesson = LESSON + ": section 1, 'Grad-CAM, step by step'"
     hints = (
         "Four steps: a model that returns the layer's activations and the score; a GradientTape for the gradient of "
@@ -204,6 +206,7 @@ def _trainable_snapshot(model) -> list[np.ndarray]:
 class RandomisedCopy(Problem):
     title = "a randomised copy for the sanity check"
     names = ("randomized_copy",)
+    reimplements = ("cancer_course.explain.randomized_clone",)
     lesson = LESSON + ": section 4, 'randomized_clone'"
     hints = (
         "The sanity check compares the trained model's map with the map of the same architecture with random "
@@ -270,6 +273,7 @@ class RandomisedCopy(Problem):
 class MapSimilarity(Problem):
     title = "how similar are two maps"
     names = ("map_similarity",)
+    reimplements = ("cancer_course.explain.map_similarity",)
     lesson = LESSON + ": section 4, 'map_similarity'"
     hints = (
         "Compare where two maps put their heat, not how bright they are: rank the values and correlate the ranks "

@@ -238,6 +238,7 @@ def example_evaluation(seed: int = 0, chosen_on: str = "validation") -> dict:
 class ModelCard(Problem):
     title = "a model card from the evaluation's numbers"
     names = ("write_card",)
+    reimplements = ("cancer_course.modelcard.model_card", "cancer_course.modelcard.write_model_card")
     lesson = LESSON + ": section 5, 'A model card'"
     hints = (
         "Every number in the card comes from the evaluation dict, formatted with 3 decimals: the AUC and its 95% "
