@@ -812,7 +812,8 @@ def modality_counts(n_benign: int, n_malignant: int, mix: dict) -> dict[str, dic
     total = min(limits)
     counts = {}
     for name, (share, frac) in mix.items():
-        counts[name] = {"benign": int(total * share * (1 - frac)), "malignant": int(total * share * frac)}
+        counts[name] = {"benign": int(total * share * (1 - frac) + 1e-9),  # 1e-9: 49.999... is 50
+                        "malignant": int(total * share * frac + 1e-9)}
     return counts
 
 
