@@ -460,6 +460,16 @@ class Choice(Problem):
         return answers
 
 
+def format_table(header, rows) -> str:
+    """Evidence as a plain-text table: ``header`` a list of column names, ``rows`` lists of values."""
+    cells = [[str(h) for h in header]] + [[f"{v:g}" if isinstance(v, float) else str(v) for v in row]
+                                          for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+             for r in cells]
+    return "\n".join(lines)
+
+
 def _first_line(exc: BaseException, limit: int = 300) -> str:
     text = " ".join(str(exc).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."

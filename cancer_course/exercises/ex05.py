@@ -1,7 +1,8 @@
 """Exercises for lesson 05: the full model.
 
-q1 the stem · q2 the dense head · q3 the reference head's parameters, by hand ·
-q4 a model from ``build_model``'s knobs.
+q1 the stem · q2 the dense head · q3 a smaller head's parameters, by hand ·
+q4 a model from ``build_model``'s knobs · q5 what the seed's two published epochs show, and what
+they cannot (interpretive).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import numpy as np
 
 from ._keras import build, counts, expect_shape, randomise, shape
 from ._numbers import expect_count
-from .core import Incorrect, Problem, register
+from .core import Choice, Incorrect, Option, Problem, format_table, register
 
 LESSON = "lesson 05 (notebooks/05_the_full_model.ipynb)"
 
@@ -127,36 +128,41 @@ class Head(Problem):
         return "GAP, three Dense -> BN -> ReLU -> Dropout layers, a 2-way softmax."
 
 
+SMALL_HEAD = (256, 64)  # a smaller head on the reference's 512 features, with one sigmoid output
+
+
 class CountHead(Problem):
-    title = "the reference head's parameters, by hand"
-    names = ("head_params",)
+    title = "a smaller head's parameters, by hand"
+    names = ("small_head_params",)
     lesson = LESSON + ", sections 3 and 4"
     hints = (
-        "The head reads a vector of 512 numbers (global average pooling has no parameters). Count four Dense layers "
-        "(512 -> 1024 -> 512 -> 256 -> 2) and three BNs (1024, 512, 256 channels).",
-        "Dense n_in -> n_out: n_in*n_out + n_out. BN: 4 per channel. Dropout and ReLU: none.",
-        "head_params = (512*1024 + 1024) + 4*1024 + (1024*512 + 512) + 4*512 + (512*256 + 256) + 4*256 + (256*2 + 2)",
+        "Global average pooling has no parameters: the head starts from a vector of 512 numbers. List the layers "
+        "with weights: Dense layers and their BatchNorms; Dropout and ReLU have none.",
+        "Dense n_in -> n_out: n_in*n_out + n_out. BN: 4 per channel (2 trainable, 2 moving statistics). The "
+        "sigmoid output is one unit.",
+        "Three Dense layers 512 -> 256 -> 64 -> 1 and two BNs (256 and 64 channels): add their counts.",
     )
     solution_code = '''
-    head_params = ((512 * 1024 + 1024) + 4 * 1024
-                   + (1024 * 512 + 512) + 4 * 512
-                   + (512 * 256 + 256) + 4 * 256
-                   + (256 * 2 + 2))
+    small_head_params = ((512 * 256 + 256) + 4 * 256
+                         + (256 * 64 + 64) + 4 * 64
+                         + (64 * 1 + 1))
     '''
 
-    def _check(self, head_params_answer):
-        units = (1024, 512, 256)
-        expected = head_params(512, units)
-        expect_count(head_params_answer, expected, "head_params", {
-            head_params(512, units, bn=False): "you left out the three BNs (4 per channel: 1024 + 512 + 256).",
-            expected - _dense(256, 2): "add the output layer, Dense 256 -> 2 (514).",
-            expected - 2 * (1024 + 512 + 256): "BN has 4 numbers per channel (gamma, beta, moving mean and "
-                                               "variance), not 2.",
-            head_params(512, units, output_units=1): "that is the sigmoid variant (one output unit); the "
-                                                     "reference has Dense(2, softmax).",
-            expected - (1024 + 512 + 256 + 2): "add the biases: one per unit of each Dense layer.",
-        }, "Four Dense layers 512 -> 1024 -> 512 -> 256 -> 2 with biases and three BNs.")
-        return f"{expected:,} parameters: {expected / 2_563_793:.0%} of the whole reference model."
+    def _check(self, small_head_params):
+        units = SMALL_HEAD
+        expected = head_params(512, units, output_units=1)
+        expect_count(small_head_params, expected, "small_head_params", {
+            head_params(512, units, bn=False, output_units=1): "you left out the two BNs (4 per channel: 256 + 64).",
+            expected - _dense(64, 1): "add the output layer, Dense 64 -> 1 (65).",
+            expected - 2 * (256 + 64): "BN has 4 numbers per channel (gamma, beta, moving mean and variance), not 2.",
+            head_params(512, units): "that is a 2-way softmax output; this head ends in one sigmoid unit.",
+            expected - (256 + 64 + 1): "add the biases: one per unit of each Dense layer.",
+            head_params(256, units, output_units=1): "the reference's stage 4 ends with 512 channels, so the head "
+                                                     "reads 512 numbers (the laptop profile's model reads 256).",
+        }, "Three Dense layers 512 -> 256 -> 64 -> 1 with biases and two BNs.")
+        reference = head_params(512, (1024, 512, 256))
+        return (f"{expected:,} parameters, {reference / expected:.1f} times fewer than the reference head's "
+                f"{reference:,}.")
 
 
 class BuildWithKnobs(Problem):
@@ -208,9 +214,60 @@ class BuildWithKnobs(Problem):
         n = reference.count_params()
         return f"{n:,} parameters: the same architecture, {2_563_793 / n:.0f} times smaller than the reference."
 
+def _epoch_options() -> dict:
+    from ..plots import MANUAL_FIELDS, REFERENCE_EPOCHS
+
+    e1, e2 = (dict(zip(MANUAL_FIELDS, row, strict=True)) for row in REFERENCE_EPOCHS)
+    loss_rose = e2["val_loss"] > e1["val_loss"]
+    return {
+        "A": Option("the validation loss rose from epoch 1 to epoch 2", loss_rose,
+                    f"it {'rose' if loss_rose else 'fell'}: {e1['val_loss']} -> {e2['val_loss']}."),
+        "B": Option("the validation AUC rose from epoch 1 to epoch 2", e2["val_auc"] > e1["val_auc"],
+                    f"{e1['val_auc']} -> {e2['val_auc']}: the model ranks validation images better after epoch 2."),
+        "C": Option("the gap between training and validation accuracy at epoch 2 proves that the model overfits",
+                    False,
+                    f"a gap ({e2['train_acc']}% against {e2['val_acc']}%) also comes from a different class balance or "
+                    "mix of images in validation, BatchNorm statistics, and Keras' training metrics themselves "
+                    "(weighted by class_weight, on augmented batches, dropout on); memorisation would show as a "
+                    "validation loss that rises, and it fell."),
+        "D": Option("validation accuracy below 50% at epoch 1 means the model ranked validation images worse than "
+                    "chance", e1["val_auc"] < 0.5,
+                    f"ranking is what the AUC measures, and it was {e1['val_auc']} (barely above chance, not below); "
+                    "accuracy at the threshold 0.5 also depends on where the outputs sit relative to 0.5."),
+        "E": Option("two epochs cannot show where the validation loss would stop falling", True,
+                    "a curve of two points has no turning point; whether (and when) the validation loss turns up "
+                    "needs more epochs - or an experiment that tests the explanations."),
+    }
+
+
+class SeedEpochs(Choice):
+    title = "what the seed's two published epochs show"
+    names = ("supported",)
+    lesson = LESSON + ": the section on the seed's published curves; lesson 07 examines them further"
+    question = ("The original system published two epochs (cancer_course.plots.REFERENCE_EPOCHS; accuracy in "
+                "percent). Which statements follow from these numbers?")
+    options = _epoch_options()
+    hints = (
+        "Read each statement against the table, number by number; for the others ask: what would the curves look "
+        "like if it were true?",
+        "Overfitting is a statement about the *validation loss* turning up while training improves. Accuracy "
+        "depends on a threshold, the AUC does not.",
+        "Two statements are read straight off the table (one of the two loss/AUC statements is false), one is "
+        "about what two points can show, and two claim more than the numbers do.",
+    )
+    solution_code = '''
+    supported = {"B", "E"}
+    '''
+
+    def evidence(self) -> str:
+        from ..plots import MANUAL_FIELDS, REFERENCE_EPOCHS
+
+        return format_table(MANUAL_FIELDS, REFERENCE_EPOCHS)
+
 
 q1 = Stem()
 q2 = Head()
 q3 = CountHead()
 q4 = BuildWithKnobs()
+q5 = SeedEpochs()
 PROBLEMS = register(globals(), "05")

@@ -1,7 +1,8 @@
 """Exercises for lesson 07: training.
 
-q1 class weights from counts · q2 a learning-rate schedule · q3 callbacks: early stopping that
-restores the best weights, and the schedule.
+q1 the class balance that class weights imply · q2 a learning-rate schedule · q3 callbacks: early
+stopping that restores the best weights, and the schedule · q4 read the curves: which explanations
+fit validation accuracy below the majority rate while the validation loss falls (interpretive).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import numbers
 
 import numpy as np
 
-from .core import Incorrect, Problem, register
+from .core import Choice, Incorrect, Option, Problem, register
 
 LESSON = "lesson 07 (training; cancer_course/training.py)"
 VAL_AUC = [0.60, 0.70, 0.80, 0.78, 0.76, 0.75, 0.74, 0.73, 0.72, 0.71, 0.70, 0.69]
@@ -18,51 +19,53 @@ VAL_LOSS = [0.90, 0.70, 0.50, 0.55, 0.60, 0.62, 0.64, 0.66, 0.68, 0.70, 0.72, 0.
 BEST_EPOCH = 2
 
 
-class ClassWeights(Problem):
-    title = "class weights from the class counts"
-    names = ("class_weights",)
+class ClassBalanceFromWeights(Problem):
+    title = "the class balance that class weights imply"
+    names = ("class_shares",)
     lesson = LESSON + ": 'balanced_class_weights'"
     hints = (
-        "A class with fewer images should count more, so that both classes weigh the same in the loss overall. "
-        "Balanced classes should get weight 1.",
-        "weight of class c = n_samples / (n_classes * n_c). Return a dict {class: weight}, as model.fit's "
-        "class_weight wants.",
-        "total = sum(counts.values()); return {c: total / (len(counts) * n) for c, n in counts.items()}",
+        "Balanced class weights are made from the counts. Run that recipe backwards: what does a weight tell you "
+        "about how many images its class had?",
+        "weight_c = n_samples / (n_classes * n_c), so n_c / n_samples = 1 / (n_classes * weight_c). The shares of "
+        "all classes add up to 1.",
+        "k = len(class_weight); the share of class c is 1 / (k * class_weight[c]); return a dict keyed like "
+        "class_weight.",
     )
     solution_code = '''
-    def class_weights(counts):
-        total = sum(counts.values())
-        return {c: total / (len(counts) * n) for c, n in counts.items()}
+    def class_shares(class_weight):
+        k = len(class_weight)
+        return {c: 1 / (k * w) for c, w in class_weight.items()}
     '''
 
-    def _check(self, class_weights):
-        cases = [{0: 400, 1: 900}, {0: 250, 1: 250}, {0: 900, 1: 100}, {0: 30, 1: 10, 2: 60}]
+    def _check(self, class_shares):
+        from ..training import balanced_class_weights
+
+        cases = [{0: 430, 1: 970}, {0: 250, 1: 250}, {0: 900, 1: 100}, {0: 30, 1: 10, 2: 60}]
         for counts in cases:
-            got = class_weights(dict(counts))
-            if not isinstance(got, dict):
-                raise Incorrect(f"class_weights({counts}) returned {type(got).__name__}; model.fit's class_weight "
-                                "wants a dict {class index: weight}.")
-            if sorted(got) != sorted(counts):
-                raise Incorrect(f"class_weights({counts}) has keys {sorted(got)}; it needs one weight per class, "
-                                f"keyed like the counts: {sorted(counts)}.")
+            weights = balanced_class_weights(counts)
+            got = class_shares(dict(weights))
+            total = sum(counts.values())
+            want = {c: n / total for c, n in counts.items()}
+            shown = {c: round(w, 3) for c, w in weights.items()}
+            if not isinstance(got, dict) or sorted(got) != sorted(counts):
+                raise Incorrect(f"class_shares({shown}) returned {got!r}; return a dict with one share per class, "
+                                f"keyed like the weights: {sorted(counts)}.")
             if not all(isinstance(v, numbers.Real) for v in got.values()):
-                raise Incorrect(f"class_weights({counts}) = {got}: the weights should be numbers.")
-            total, k = sum(counts.values()), len(counts)
-            want = {c: total / (k * n) for c, n in counts.items()}
-            if all(abs(got[c] - want[c]) <= 1e-3 * max(1, want[c]) for c in counts):
+                raise Incorrect(f"class_shares({shown}) = {got}: the shares should be numbers.")
+            if all(abs(got[c] - want[c]) <= 1e-3 for c in counts):
                 continue
-            rare, common = min(counts, key=counts.get), max(counts, key=counts.get)
-            if counts[rare] != counts[common] and got[rare] <= got[common]:
-                raise Incorrect(f"class_weights({counts}) = {got}: the rarer class ({rare}) must get the *larger* "
-                                "weight, so that its fewer images weigh as much in the loss as the common class.")
-            ratio = {c: got[c] / want[c] for c in counts}
-            if max(ratio.values()) - min(ratio.values()) < 1e-6 * max(ratio.values()):
-                raise Incorrect(f"class_weights({counts}) = {got}: the proportions are right but the scale is off by "
-                                f"a factor {ratio[rare]:.4g}: balanced classes must get weight 1.0 "
-                                "(n_samples / (n_classes * n_class)), so the loss keeps its usual size.")
-            raise Incorrect(f"class_weights({counts}) = {got}; expected "
-                            f"{ {c: round(w, 3) for c, w in want.items()} } = n_samples / (n_classes * n_class).")
-        return "{0: 1.625, 1: 0.722} for 400 benign and 900 malignant images."
+            if all(abs(got[c] - 1 / weights[c]) <= 1e-3 for c in counts):
+                raise Incorrect(f"class_shares({shown}) = { {c: round(v, 3) for c, v in got.items()} }: the shares "
+                                f"add up to {sum(got.values()):.3g}, not 1. The recipe divides by the number of "
+                                f"classes too: share = 1 / (n_classes * weight).")
+            norm = sum(weights.values())
+            if all(abs(got[c] - weights[c] / norm) <= 1e-3 for c in counts):
+                raise Incorrect(f"class_shares({shown}): you normalised the weights, but a *larger* weight means a "
+                                "*rarer* class: the share is proportional to 1 / weight.")
+            raise Incorrect(f"class_shares({shown}) = { {c: round(v, 3) for c, v in got.items()} }; expected "
+                            f"{ {c: round(v, 3) for c, v in want.items()} } (the counts were {counts}).")
+        return ("a model that always predicts the majority class scores its share as accuracy on data with that "
+                "balance: the yardstick for exercise 4.")
 
 
 class Schedule(Problem):
@@ -182,8 +185,85 @@ class Callbacks(Problem):
                             + ", ...; expected 0.001, 0.0009, 0.00081, ...: use your lr_schedule from q2.")
         return f"stopped after epoch {run}, back to the weights of epoch {BEST_EPOCH + 1}, learning rate decaying."
 
+# Exercise 4: curves like the seed's, over more epochs (scripted: no training in the exercise).
+CURVES = {
+    "train_loss": (0.62, 0.50, 0.43, 0.38, 0.34, 0.31, 0.29, 0.27),
+    "val_loss": (1.58, 1.31, 1.12, 0.98, 0.90, 0.85, 0.82, 0.80),
+    "val_auc": (0.55, 0.63, 0.70, 0.75, 0.78, 0.80, 0.81, 0.82),
+    "val_accuracy": (0.41, 0.44, 0.47, 0.50, 0.52, 0.54, 0.55, 0.56),
+}
+CURVE_WEIGHTS = {0: 1.6, 1: 0.727}  # the class weights the run trained with
 
-q1 = ClassWeights()
+
+def _majority(weights) -> float:
+    return max(1 / (len(weights) * w) for w in weights.values())
+
+
+def _falls(values) -> bool:
+    return all(b < a for a, b in zip(values, values[1:], strict=False))
+
+
+def _curve_options() -> dict:
+    c, majority = CURVES, _majority(CURVE_WEIGHTS)
+    tl, vl, auc, acc = c["train_loss"], c["val_loss"], c["val_auc"], c["val_accuracy"]
+    val_falls = _falls(vl)
+    symptom = max(acc) < majority and auc[-1] > auc[0]  # accuracy below the majority rate, ranking improving
+    return {
+        "A": Option("the model memorises the training images (overfitting)", not val_falls,
+                    f"memorisation shows as a validation loss that turns up (or stops falling) while the training "
+                    f"loss keeps falling; here the validation loss {'falls every epoch' if val_falls else 'turns'} "
+                    f"({vl[0]} -> {vl[-1]}) and the validation AUC rises ({auc[0]} -> {auc[-1]})."),
+        "B": Option("validation has another class balance than training (a prior shift)", symptom,
+                    "accuracy at the threshold 0.5 depends on the class balance, the AUC does not: a model tuned "
+                    "to training's balance sits at the wrong operating point on validation, so accuracy stays "
+                    f"below the majority rate ({majority:.0%}; at most {max(acc):.0%} here) while the ranking (AUC) improves."),
+        "C": Option("BatchNorm's moving statistics do not match the validation images", symptom,
+                    "in inference mode BatchNorm uses moving averages; while they lag behind training, or when "
+                    "validation images look different, they shift every output - moving the operating point "
+                    "(accuracy, loss) much more than the ranking (AUC)."),
+        "D": Option("the images mix several modalities (scanners, stains) under one label", symptom,
+                    "if one modality is more common in one class, part of what the model learns is the modality; "
+                    "a validation split with other proportions then ranks partly right (AUC up) at the wrong "
+                    "threshold (accuracy low)."),
+        "E": Option("the learning rate is too high, training diverges", not _falls(tl),
+                    f"a diverging run has a training loss that jumps or rises; here it falls smoothly "
+                    f"({tl[0]} -> {tl[-1]})."),
+        "F": Option("the validation AUC shows that the model ranks no better than chance", auc[-1] <= 0.5,
+                    f"the AUC reaches {auc[-1]}, well above 0.5: the model ranks malignant above benign more "
+                    "often than not; it is the threshold, not the ranking, that fails."),
+    }
+
+
+class ReadTheCurves(Choice):
+    title = "read the curves: which explanations fit"
+    names = ("consistent",)
+    lesson = LESSON + ": the section on whether the seed overfits; lesson 05's reading of the seed's epochs"
+    question = ("A run trained with class weights " + str(CURVE_WEIGHTS) + " gives these validation curves. "
+                "Which explanations are consistent with them? (Consistent: the curves would look like this if it "
+                "were true - you need not decide which one it is.)")
+    options = _curve_options()
+    hints = (
+        "First compute the majority rate those class weights imply (your q1). Then ask of each explanation: "
+        "what would the validation loss and AUC do if it were the cause?",
+        "Overfitting and divergence leave marks on the loss curves (validation loss rising, training loss "
+        "jumping). Accuracy at 0.5 can be low while the AUC rises when the *operating point* is off - think of "
+        "what shifts the outputs without spoiling their order.",
+        "Three explanations move the operating point but not the ranking; two need a loss curve that is not "
+        "there; one contradicts the AUC.",
+    )
+    solution_code = '''
+    consistent = {"B", "C", "D"}
+    '''
+
+    def evidence(self) -> str:
+        rows = [f"{'epoch':<13}" + "".join(f"{e:>7}" for e in range(1, len(CURVES["val_loss"]) + 1))]
+        for key, values in CURVES.items():
+            rows.append(f"{key:<13}" + "".join(f"{v:>7.2f}" for v in values))
+        return "\n".join(rows)
+
+
+q1 = ClassBalanceFromWeights()
 q2 = Schedule()
 q3 = Callbacks()
+q4 = ReadTheCurves()
 PROBLEMS = register(globals(), "07")

@@ -1,14 +1,15 @@
 """Exercises for lesson 08: overfitting remedies and class imbalance.
 
 q1 a fair remedy experiment (configurations) · q2 recall at a fixed specificity · q3 focal loss by
-hand · q4 an oversampling pipeline that balances batches.
+hand · q4 an oversampling pipeline that balances batches · q5 which remedies' gains exceed the
+seed-to-seed noise, from per-seed results (interpretive).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .core import Incorrect, Problem, register
+from .core import Choice, Incorrect, Option, Problem, format_table, register
 
 LESSON = "lesson 08 (overfitting and class imbalance; cancer_course/experiments.py)"
 
@@ -262,9 +263,99 @@ class BalancedBatches(Problem):
                             "dataset.")
         return f"{share:.0%} malignant over 25 batches from a split with 10%: rare tiles re-drawn, not copied."
 
+# Exercise 5: per-seed results of a remedy experiment (three seeds per row; scripted numbers).
+SEED_RESULTS = {
+    "baseline": {"val_auc": (0.861, 0.874, 0.852), "recall_at_0.5": (0.62, 0.66, 0.59)},
+    "class weights": {"val_auc": (0.866, 0.870, 0.858), "recall_at_0.5": (0.81, 0.84, 0.79)},
+    "augmentation": {"val_auc": (0.902, 0.911, 0.897), "recall_at_0.5": (0.70, 0.72, 0.68)},
+    "label smoothing": {"val_auc": (0.872, 0.889, 0.866), "recall_at_0.5": (0.63, 0.67, 0.61)},
+    "oversampling": {"val_auc": (0.858, 0.879, 0.861), "recall_at_0.5": (0.78, 0.83, 0.80)},
+}
+
+
+def seed_gain(row: str, metric: str = "val_auc") -> dict:
+    """Mean gain of a row over the baseline and its standard error (unpaired, sample SDs over seeds)."""
+    a = np.asarray(SEED_RESULTS[row][metric])
+    b = np.asarray(SEED_RESULTS["baseline"][metric])
+    gain = float(a.mean() - b.mean())
+    se = float(np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b)))
+    return {"gain": gain, "se": se, "ratio": gain / se}
+
+
+def _beyond_noise(row: str) -> bool | None:
+    """True: gain above 2 standard errors; False: below 1 (or negative); None: in between (weak evidence)."""
+    r = seed_gain(row)["ratio"]
+    return True if r > 2 else (False if r < 1 else None)
+
+
+def _g(row: str) -> str:
+    g = seed_gain(row)
+    return f"{g['gain']:+.4f} in mean AUC, {abs(g['ratio']):.1f} standard errors ({g['se']:.4f}) of the difference"
+
+
+def _remedy_options() -> dict:
+    base_recall = SEED_RESULTS["baseline"]["recall_at_0.5"]
+    cw_recall = SEED_RESULTS["class weights"]["recall_at_0.5"]
+    recall_up = all(c > b for c, b in zip(cw_recall, base_recall, strict=True))
+    rows = list(SEED_RESULTS)
+    by_mean = sorted(rows, key=lambda r: -np.mean(SEED_RESULTS[r]["val_auc"]))
+    by_seed = [sorted(rows, key=lambda r, i=i: -SEED_RESULTS[r]["val_auc"][i]) for i in range(3)]
+    differs = [i for i, order in enumerate(by_seed) if order != by_mean]
+    ls = _beyond_noise("label smoothing")
+    return {
+        "A": Option("augmentation raises the validation AUC by more than the seed-to-seed noise",
+                    _beyond_noise("augmentation"), f"augmentation: {_g('augmentation')}."),
+        "B": Option("class weights raise the validation AUC", _beyond_noise("class weights"),
+                    f"class weights: {_g('class weights')} - within the noise of three seeds."),
+        "C": Option("class weights move the operating point: recall at 0.5 is higher on every seed",
+                    recall_up and not _beyond_noise("class weights"),
+                    "recall at 0.5: " + ", ".join(f"{b} -> {c}" for b, c in zip(base_recall, cw_recall, strict=True))
+                    + " while the AUC hardly moves: reweighting shifts the outputs (where the threshold cuts), not "
+                    "the ranking."),
+        "D": Option("label smoothing raises the validation AUC by more than the seed-to-seed noise", ls,
+                    f"label smoothing: {_g('label smoothing')}: "
+                    + ("too weak to claim and too large to dismiss with three seeds - more seeds would decide"
+                       if ls is None else "")),
+        "E": Option("oversampling lowers the validation AUC", seed_gain("oversampling")["gain"] < 0
+                    and _beyond_noise("oversampling") is not False,
+                    f"oversampling: {_g('oversampling')}: no evidence of a change either way."),
+        "F": Option("one seed per row would have ranked the five rows the same way", not differs,
+                    "on its own, seed " + " or ".join(str(i) for i in differs) + " ranks the rows differently from the "
+                    "means (" + " > ".join(by_mean) + ")." if differs else "every seed gives the same ranking."),
+    }
+
+
+class RemedyNoise(Choice):
+    title = "which gains exceed the seed noise"
+    names = ("beyond_noise",)
+    lesson = LESSON + ": the section that runs every remedy over several seeds"
+    question = ("A remedy experiment ran every row with three seeds (0, 1, 2). Which statements follow? Count a "
+                "gain as larger than the seed noise when the difference of the means is more than twice its "
+                "standard error, sqrt(sd_a^2/3 + sd_b^2/3); less than one standard error is noise; in between, "
+                "the evidence is weak.")
+    options = _remedy_options()
+    hints = (
+        "For each row, compare its gain over the baseline with how much the rows vary from seed to seed.",
+        "Compute mean and sample standard deviation (ddof=1) of each row's AUCs, then gain = mean - baseline mean "
+        "and se = sqrt(sd_row**2 / 3 + sd_base**2 / 3). The recall column answers a different question than "
+        "the AUC column.",
+        "Gains in standard errors: augmentation about 5, label smoothing about 1.4, class weights and "
+        "oversampling below 0.6. Then look at the recall of class weights seed by seed, and rank the rows "
+        "by each seed alone.",
+    )
+    solution_code = '''
+    beyond_noise = {"A", "C"}   # D may be added or left out: 1.4 standard errors is weak evidence
+    '''
+
+    def evidence(self) -> str:
+        rows = [[name] + list(r["val_auc"]) + list(r["recall_at_0.5"]) for name, r in SEED_RESULTS.items()]
+        header = ["row"] + [f"auc s{i}" for i in range(3)] + [f"recall s{i}" for i in range(3)]
+        return format_table(header, rows)
+
 
 q1 = RemedyExperiment()
 q2 = RecallAtSpecificity()
 q3 = FocalLoss()
 q4 = BalancedBatches()
+q5 = RemedyNoise()
 PROBLEMS = register(globals(), "08")

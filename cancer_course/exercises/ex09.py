@@ -1,7 +1,8 @@
 """Exercises for lesson 09: hyperparameter tuning.
 
 q1 a tuner search space · q2 which split each step scores on (the test split never tunes) · q3 the
-tuner's objective · q4 a fresh results directory for every search.
+tuner's objective · q4 a fresh results directory for every search · q5 does the best trial beat the
+runner-up, given the seed noise (interpretive).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from .core import Incorrect, Problem, register
+from .core import Choice, Incorrect, Option, Problem, format_table, register
 
 LESSON = "lesson 09 (hyperparameter tuning; cancer_course/tuning.py)"
 STEPS = ("fit the weights", "score a trial", "early stopping", "choose the threshold", "report the final model")
@@ -223,8 +224,73 @@ class FreshDirectory(Problem):
         return "every search starts in its own empty folder; earlier ones are kept."
 
 
+# Exercise 5: a finished search (validation AUC of each trial), and the same configuration re-run with
+# three seeds (scripted numbers).
+TRIALS = {"trial_07": 0.874, "trial_03": 0.869, "trial_11": 0.866, "trial_01": 0.861, "trial_05": 0.858,
+          "trial_09": 0.852, "trial_02": 0.849, "trial_12": 0.845, "trial_04": 0.839, "trial_06": 0.832,
+          "trial_10": 0.828, "trial_08": 0.815}
+REPEATS = (0.861, 0.874, 0.855)  # trial_03's configuration, seeds 0, 1, 2
+
+
+def _trial_options() -> dict:
+    import numpy as np
+
+    ranked = sorted(TRIALS, key=TRIALS.get, reverse=True)
+    best, second, third = ranked[:3]
+    gap = TRIALS[best] - TRIALS[second]
+    sd = float(np.std(REPEATS, ddof=1))
+    # the expected best of n equal configurations lies about this many SDs above their mean
+    rng = np.random.default_rng(0)
+    lift = float(rng.standard_normal((20000, len(TRIALS))).max(axis=1).mean())
+    return {
+        "A": Option(f"{best} is a better configuration than {second}", gap > 2 * sd,
+                    f"the gap ({gap:.3f}) is smaller than the spread of one configuration over seeds "
+                    f"(SD {sd:.3f}, from {REPEATS}): another seed could swap them."),
+        "B": Option(f"this search cannot tell {best} from {second}: re-run both with several seeds before "
+                    "choosing (or take the cheaper one)", gap < 2 * sd,
+                    f"a gap of {gap:.3f} against a seed SD of {sd:.3f} is within the noise."),
+        "C": Option(f"{best}'s validation AUC ({TRIALS[best]}) is a fair estimate of its test AUC", False,
+                    f"it was picked *because* it scored highest of {len(TRIALS)}: the best of {len(TRIALS)} equally "
+                    f"good configurations lands about {lift:.1f} SDs ({lift * sd:.3f}) above their true mean by luck "
+                    "alone. The test split, used once, gives the estimate."),
+        "D": Option(f"picking the best of {len(TRIALS)} trials on validation makes its score optimistic, even if "
+                    "all configurations were equally good", True,
+                    f"the maximum of {len(TRIALS)} noisy scores is on average {lift:.1f} SDs above their mean "
+                    "(the winner's curse)."),
+        "E": Option(f"another run of the search would rank {best}, {second} and {third} the same way",
+                    TRIALS[second] - TRIALS[third] > 2 * sd and gap > 2 * sd,
+                    f"the gaps between them ({gap:.3f}, {TRIALS[second] - TRIALS[third]:.3f}) are smaller than the "
+                    f"seed SD ({sd:.3f})."),
+    }
+
+
+class TunerNoise(Choice):
+    title = "does the best trial beat the runner-up"
+    names = ("follows",)
+    lesson = LESSON + ": the sections on the search's results and on choosing a trial"
+    question = ("A search of 12 trials finished with these validation AUCs. To see the noise, the configuration "
+                "of the runner-up was trained again with three seeds. Which statements follow?")
+    options = _trial_options()
+    hints = (
+        "Before comparing two trials, ask how much one trial's score moves when only the seed changes.",
+        "Compare the gap between the two best trials with the standard deviation of the three repeats. And ask "
+        "what happens to the *maximum* of many noisy scores.",
+        "The gap is about half a seed SD. Two statements are about the gap, one about the best score as an "
+        "estimate, one about selection itself, one about the ranking of the top three.",
+    )
+    solution_code = '''
+    follows = {"B", "D"}
+    '''
+
+    def evidence(self) -> str:
+        rows = [[name, auc] for name, auc in sorted(TRIALS.items(), key=lambda kv: -kv[1])]
+        return (format_table(["trial", "val_auc"], rows)
+                + f"\n\nrunner-up's configuration, seeds 0, 1, 2: {', '.join(str(v) for v in REPEATS)}")
+
+
 q1 = SearchSpace()
 q2 = WhichSplit()
 q3 = Objective()
 q4 = FreshDirectory()
+q5 = TunerNoise()
 PROBLEMS = register(globals(), "09")

@@ -1,7 +1,7 @@
 """Exercises for lesson 10: evaluation.
 
-q1 confusion-matrix rates by hand · q2 a threshold for a target sensitivity · q3 Youden's J ·
-q4 expected calibration error.
+q1 confusion-matrix rates by hand · q2 a threshold for a target sensitivity · q3 Youden's J · q4
+expected calibration error · q5 a threshold from stated costs and prevalence (interpretive).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-from .core import Incorrect, Problem, register
+from .core import Incorrect, Problem, format_table, register
 
 LESSON = "lesson 10 (evaluation; cancer_course/evaluation.py)"
 
@@ -246,8 +246,94 @@ class CalibrationError(Problem):
         return "0 would be perfectly calibrated; the reliability diagram shows where the gap is."
 
 
+# Exercise 5: candidate thresholds with their sensitivity and specificity, measured on validation.
+COST_TABLE = {  # threshold: (sensitivity, specificity)
+    0.2: (0.98, 0.55), 0.3: (0.95, 0.70), 0.4: (0.90, 0.80), 0.5: (0.84, 0.87), 0.6: (0.75, 0.92), 0.7: (0.62, 0.96),
+}
+COST_PREVALENCE = 0.10  # share of malignant cases where the model would be used
+COST_MISS = 20.0  # a missed cancer (false negative) costs 20 false alarms (false positives)
+COST_TIE = 0.05  # expected costs within 5% of the lowest count as ties: the validation figures are not more precise
+
+
+def expected_cost(threshold: float, prevalence: float = COST_PREVALENCE, miss: float = COST_MISS) -> float:
+    """Expected cost per case, in units of one false alarm: prev*(1-sens)*miss + (1-prev)*(1-spec)."""
+    sens, spec = COST_TABLE[threshold]
+    return prevalence * (1 - sens) * miss + (1 - prevalence) * (1 - spec)
+
+
+class CostThreshold(Problem):
+    title = "a threshold from stated costs and prevalence"
+    names = ("cost_threshold",)
+    lesson = LESSON + ": the sections on choosing a threshold and on PPV and NPV at a stated prevalence"
+    interpretive = True
+    hints = (
+        "Neither 0.5 nor Youden's J knows that a missed cancer is worse than a false alarm, or how rare cancer "
+        "is where the model is used. Put both into one number per threshold.",
+        "Per case, a miss happens with probability prevalence * (1 - sensitivity) and a false alarm with "
+        "(1 - prevalence) * (1 - specificity). Weigh a miss 20 times a false alarm and add them up.",
+        "Compute 0.10 * (1 - sens) * 20 + 0.90 * (1 - spec) for each row and take the threshold with the "
+        "smallest cost (costs within 5% of the smallest tie with it).",
+    )
+    solution_code = '''
+    from cancer_course.exercises.ex10 import COST_TABLE
+
+    def cost(t):
+        sens, spec = COST_TABLE[t]
+        return 0.10 * (1 - sens) * 20 + 0.90 * (1 - spec)
+
+    cost_threshold = min(COST_TABLE, key=cost)
+    '''
+
+    def accepted(self) -> list[float]:
+        best = min(expected_cost(t) for t in COST_TABLE)
+        return [t for t in COST_TABLE if expected_cost(t) <= best * (1 + COST_TIE)]
+
+    def _check(self, cost_threshold):
+        if isinstance(cost_threshold, bool) or not isinstance(cost_threshold, numbers.Real):
+            raise Incorrect(f"`cost_threshold` should be one of the table's thresholds (a number), not "
+                            f"{type(cost_threshold).__name__}.")
+        t = next((k for k in COST_TABLE if abs(k - float(cost_threshold)) < 1e-9), None)
+        if t is None:
+            raise Incorrect(f"{cost_threshold} is not in the table: choose one of {sorted(COST_TABLE)} (a threshold "
+                            "is only known to give these rates where it was measured).")
+        ok = self.accepted()
+        best = min(COST_TABLE, key=expected_cost)
+        cost = {k: expected_cost(k) for k in COST_TABLE}
+        if t in ok:
+            others = [k for k in ok if k != t]
+            if t == best:
+                tie = f"; {', '.join(map(str, others))} ties with it (within {COST_TIE:.0%})" if others else ""
+                return f"expected cost {cost[t]:.3f} per case (in false alarms), the lowest{tie}."
+            return (f"expected cost {cost[t]:.3f} per case (in false alarms), within {COST_TIE:.0%} of the lowest "
+                    f"({cost[best]:.3f} at {best}): a tie, given how precise the validation figures are.")
+        youden = max(COST_TABLE, key=lambda k: sum(COST_TABLE[k]) - 1)
+        accuracy = max(COST_TABLE, key=lambda k: COST_PREVALENCE * COST_TABLE[k][0]
+                       + (1 - COST_PREVALENCE) * COST_TABLE[k][1])
+        why = {0.5: "0.5 is Keras' default, not a choice from costs",
+               accuracy: f"that maximises accuracy at {COST_PREVALENCE:.0%} prevalence, which counts a missed cancer "
+                         "like a false alarm",
+               youden: "that is Youden's J" + (" (and the default 0.5)" if youden == 0.5 else "")
+                       + ", which weighs sensitivity and specificity equally whatever the costs and the prevalence"}
+        reason = why.get(t, "")
+        raise Incorrect(f"at {t} the expected cost is {cost[t]:.3f} per case (in false alarms), but at {best} it is "
+                        f"{cost[best]:.3f}" + (f": {reason}." if reason else ".")
+                        + (" Lower thresholds catch more cancers, and a miss costs 20 false alarms."
+                           if t > best else " Lower still, the false alarms of the 90% benign cases outweigh the "
+                           "few extra cancers caught."))
+
+    def evidence(self) -> str:
+        return format_table(["threshold", "sensitivity", "specificity"], [[t, *v] for t, v in COST_TABLE.items()])
+
+    def show(self) -> None:
+        from .core import _show
+
+        _show(f"Prevalence {COST_PREVALENCE:.0%}; a missed cancer costs {COST_MISS:g} false alarms.\n"
+              + self.evidence() + "\nAnswer with one threshold from the table.")
+
+
 q1 = ConfusionRates()
 q2 = ThresholdForSensitivity()
 q3 = Youden()
 q4 = CalibrationError()
+q5 = CostThreshold()
 PROBLEMS = register(globals(), "10")

@@ -1,7 +1,8 @@
 """Exercises for lesson 12: inference, saving and a model card.
 
-q1 save and reload with safe_mode, identical predictions · q2 a CSV of predictions for a folder ·
-q3 a model card from the evaluation's numbers.
+q1 save and reload with safe_mode, identical predictions · q2 a CSV of predictions for a folder · q3
+a model card from the evaluation's numbers · q4 which statements a model card may claim from given
+measurements (interpretive).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import Incorrect, Problem, register
+from .core import Choice, Incorrect, Option, Problem, register
 
 LESSON = "lesson 12 (inference, saving and a model card; cancer_course/inference.py, modelcard.py)"
 
@@ -316,7 +317,72 @@ class ModelCard(Problem):
         return "every number from the evaluation, with its interval, and an honest warning when one is needed."
 
 
+# Exercise 4: what an evaluation measured (scripted numbers, in the shape the course's tools report).
+MEASURED = {
+    "data": "400 synthetic test tiles from the course's generator (one source), 50% malignant",
+    "auc": 0.912, "auc_ci": (0.884, 0.937),
+    "threshold": 0.41, "threshold_chosen_on": "validation",
+    "sensitivity": 0.88, "sensitivity_ci": (0.83, 0.92), "specificity": 0.84, "specificity_ci": (0.79, 0.88),
+    "ece": 0.071,
+    "versus_model_b": {"difference": 0.011, "ci_low": -0.009, "ci_high": 0.031, "p_value": 0.27},
+    "external_data": None,
+}
+
+
+def _card_options() -> dict:
+    m, b = MEASURED, MEASURED["versus_model_b"]
+    lo, hi = m["auc_ci"]
+    b_includes_zero = b["ci_low"] <= 0 <= b["ci_high"]
+    return {
+        "A": Option(f"test AUC {m['auc']} (95% CI {lo}-{hi}) on the course's 400 synthetic test tiles", True,
+                    "a measured figure with its interval and the data it was measured on: exactly what a card "
+                    "reports."),
+        "B": Option("the model is better than model B", not b_includes_zero,
+                    f"the paired difference is {b['difference']:+} with a 95% CI from {b['ci_low']} to "
+                    f"{b['ci_high']} (p = {b['p_value']}): the interval includes 0."),
+        "C": Option("this test set could not tell the model from model B", b_includes_zero,
+                    f"the paired 95% CI of the AUC difference ({b['ci_low']} to {b['ci_high']}) includes 0 - which "
+                    "is not evidence that the two are equal, only that this test set cannot separate them."),
+        "D": Option(f"at the threshold {m['threshold']}, chosen on validation, test sensitivity was "
+                    f"{m['sensitivity']} and specificity {m['specificity']}", m["threshold_chosen_on"] != "test",
+                    "the threshold came from another split than the one reported, so the figures are honest "
+                    "(their intervals belong next to them)."),
+        "E": Option("the model is suitable for screening patients", False,
+                    "nothing here was measured on patients: synthetic tiles, one source, no clinical study; and the "
+                    "course is research and education only."),
+        "F": Option("the model generalises to other scanners and laboratories", m["external_data"] is not None,
+                    "only one source was measured (no external test set): the card must list this as a limit, "
+                    "not claim it."),
+        "G": Option("a predicted 0.8 means an 80% chance that the patient has cancer", False,
+                    f"the calibration error ({m['ece']}) was measured on tiles with 50% prevalence; where cancer is "
+                    "rarer, the same output means a lower chance, and a tile is not a patient."),
+    }
+
+
+class CardClaims(Choice):
+    title = "what a model card may claim"
+    names = ("claims",)
+    lesson = LESSON + ": the model-card section (what a card claims, and its limits)"
+    question = "An evaluation measured the following. Which statements may the model card make?"
+    options = _card_options()
+    hints = (
+        "A card may state what was measured, on which data, with its uncertainty. Anything about data, people or "
+        "comparisons that were not measured is a limit, not a claim.",
+        "Check the comparison with model B against its paired interval; check where the threshold was chosen; "
+        "ask on which data (and at which prevalence) the probabilities were measured.",
+        "Three statements report measurements as measured (one of them is about the comparison, read correctly); "
+        "four claim more than the numbers show.",
+    )
+    solution_code = '''
+    claims = {"A", "C", "D"}
+    '''
+
+    def evidence(self) -> str:
+        return "\n".join(f"{k}: {v}" for k, v in MEASURED.items())
+
+
 q1 = SaveAndReload()
 q2 = PredictionsCsv()
 q3 = ModelCard()
+q4 = CardClaims()
 PROBLEMS = register(globals(), "12")
