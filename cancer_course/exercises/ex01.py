@@ -1,7 +1,8 @@
 """Exercises for lesson 01: data exploration and audits.
 
 q1 class weights from a split's counts · q2 per-tile colour statistics · q3 audit a split: exact
-duplicates across splits, by hashing the bytes (in a folder the check builds).
+duplicates across splits, by hashing the bytes (in a folder the check builds) · q4 find the shortcut
+in a mystery dataset (interpretive).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import Incorrect, Problem, register
+from .core import Choice, Incorrect, Option, Problem, register
 
 LESSON = "lesson 01 (data exploration and audits; cancer_course/audit.py)"
 
@@ -25,9 +26,10 @@ class ClassWeightsFromCounts(Problem):
     hints = (
         "The counts are keyed by folder name ({'benign': n, 'malignant': n}); Keras' class_weight wants the "
         "*label* as key: benign is 0, malignant is 1.",
-        "weight of a class = n_samples / (n_classes * n_class): the rarer class weighs more, balanced classes get 1.",
-        "total = counts['benign'] + counts['malignant']; "
-        "return {0: total / (2 * counts['benign']), 1: total / (2 * counts['malignant'])}",
+        "weight of a class = n_samples / (n_classes * n_class): the rarer class weighs more, balanced classes get "
+        "1.",
+        "With 430 benign and 970 malignant tiles, label 0 gets 1400 / (2 * 430), about 1.628, and label 1 gets "
+        "1400 / (2 * 970), about 0.722. Write that for any counts.",
     )
     solution_code = '''
     def weights_from_counts(counts):
@@ -77,8 +79,8 @@ class ColourFeatures(Problem):
         "of R, G and B, then their standard deviations.",
         "Scale to [0, 1] (divide by 255), flatten each tile's pixels to (N, H*W, 3), then take .mean(axis=1) and "
         ".std(axis=1) and put them side by side.",
-        "pixels = images.reshape(len(images), -1, 3) / 255.0; "
-        "return np.concatenate([pixels.mean(axis=1), pixels.std(axis=1)], axis=1)",
+        "For the whole batch at once: reshape to (N, H*W, 3) and scale by 1/255, then the means and the standard "
+        "deviations along axis 1 are two (N, 3) arrays; join them side by side, means first.",
     )
     solution_code = '''
     import numpy as np
@@ -164,10 +166,11 @@ class CrossSplitDuplicates(Problem):
     reimplements = ("cancer_course.audit.audit",)
     lesson = LESSON + ": section 6, 'audit'"
     hints = (
-        "Two files are the same image when their *bytes* are identical - whatever their names. Hash every image's "
-        "bytes (hashlib.sha256(path.read_bytes()).hexdigest()) and group the paths by hash.",
-        "Walk root/<split>/<class>/<file> (root.glob('*/*/*.png')). A group is a leak when its files lie in more than "
-        "one split (the first part of the relative path); copies within one split are not a leak.",
+        "Two files are the same image when their *bytes* are identical - whatever their names. What short "
+        "fingerprint of a file's bytes is equal exactly when the bytes are?",
+        "Hash every image's bytes (hashlib.sha256(path.read_bytes()).hexdigest()) under root/<split>/<class>/ and "
+        "group the relative paths by hash. A group is a leak when its files lie in more than one split (the first "
+        "part of the relative path); copies within one split are not a leak.",
         "groups = defaultdict(list); for p in sorted(root.glob('*/*/*.png')): "
         "groups[hashlib.sha256(p.read_bytes()).hexdigest()].append(p.relative_to(root).as_posix()); "
         "return [set(g) for g in groups.values() if len({f.split('/')[0] for f in g}) > 1]",
@@ -237,7 +240,91 @@ class CrossSplitDuplicates(Problem):
         return "3 leaks found: one image in train and test, one in three splits, one under both labels."
 
 
+MYSTERY_SIZE, MYSTERY_CORNER = 16, 4
+
+
+def mystery_tiles(n: int = 160, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A small mystery dataset (uint8 tiles (n, 16, 16, 3), labels 0/1) with one planted shortcut."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 2
+    rng.shuffle(labels)
+    size, c = MYSTERY_SIZE, MYSTERY_CORNER
+    tiles = np.empty((n, size, size, 3))
+    for i, y in enumerate(labels):
+        tint = rng.normal(0, 12, size=3)  # stain varies from tile to tile, whatever the label
+        texture = rng.normal(20, 3) + 1.5 * y  # malignant tissue a little more irregular: the weak, real signal
+        tiles[i] = np.array([190, 140, 180]) + tint + rng.normal(0, texture, size=(size, size, 3))
+        if rng.random() < (0.9 if y else 0.1):  # the shortcut: a bright mark, mostly on malignant tiles
+            tiles[i, :c, :c] += 60
+    return np.clip(tiles, 0, 255).astype(np.uint8), labels
+
+
+def mystery_features(images: np.ndarray) -> dict[str, np.ndarray]:
+    """The four per-tile numbers the options name (what the check scores)."""
+    x = images.astype(np.float64) / 255.0
+    c = MYSTERY_CORNER
+    mid = slice(MYSTERY_SIZE // 4, 3 * MYSTERY_SIZE // 4)
+    return {"colour": x.mean(axis=(1, 2, 3)), "texture": x[:, mid, mid].std(axis=(1, 2)).mean(axis=1),
+            "top-left": x[:, :c, :c].mean(axis=(1, 2, 3)), "bottom-right": x[:, -c:, -c:].mean(axis=(1, 2, 3))}
+
+
+def _mystery_options() -> dict:
+    from sklearn.metrics import roc_auc_score
+
+    images, labels = mystery_tiles()
+    auc = {k: float(roc_auc_score(labels, v)) for k, v in mystery_features(images).items()}
+    strongest = max(auc, key=lambda k: abs(auc[k] - 0.5))
+    c = MYSTERY_CORNER
+    outside = images.astype(np.float64).copy()
+    outside[:, :c, :c] = np.nan  # the tile's mean without the corner
+    auc_outside = float(roc_auc_score(labels, np.nanmean(outside, axis=(1, 2, 3))))
+    return {
+        "A": Option("the overall colour of the tile (mean intensity)", strongest == "colour",
+                    f"its AUC is {auc['colour']:.2f}, and {auc_outside:.2f} without the top-left corner: the stain "
+                    "varies from tile to tile whatever the label; what the mean separates comes mostly from the corner, "
+                    "which raises it."),
+        "B": Option("the texture (standard deviation of the central 8x8 pixels, per channel, averaged)", strongest == "texture",
+                    f"AUC {auc['texture']:.2f}: a weak signal, and one in the tissue itself - what a model *should* "
+                    "learn, not a shortcut."),
+        "C": Option(f"the top-left {c}x{c} corner", strongest == "top-left",
+                    f"its mean brightness alone separates the classes with AUC {auc['top-left']:.2f}, far above "
+                    f"anything in the tissue (texture {auc['texture']:.2f}): a mark, not tissue."),
+        "D": Option(f"the bottom-right {c}x{c} corner", strongest == "bottom-right",
+                    f"AUC {auc['bottom-right']:.2f}: this corner is just tissue."),
+        "E": Option("nothing: the classes cannot be told apart", max(abs(a - 0.5) for a in auc.values()) < 0.05,
+                    f"one feature reaches AUC {auc[strongest]:.2f}."),
+    }
+
+
+class MysteryShortcut(Choice):
+    title = "find the shortcut in a mystery dataset"
+    names = ("shortcut",)
+    lesson = LESSON + ": the sections on colour statistics and on what a model could learn instead of tissue"
+    single = True
+    question = ("mystery_tiles() returns 160 small tiles and their labels. One of the options is a shortcut: a "
+                "strong signal of the label that is not tissue. Measure, then name it.")
+    options = _mystery_options()
+    hints = (
+        "Turn each option into one number per tile, then ask how well that number alone separates the classes.",
+        "sklearn.metrics.roc_auc_score(labels, feature) scores one feature: 0.5 is no signal, near 1 (or 0) is a "
+        "strong one. Corners: images[:, :4, :4].mean(axis=(1, 2, 3)) and images[:, -4:, -4:]....",
+        "Compute the AUC of the tile mean, the centre's standard deviation, and both corners' means: one AUC is far "
+        "above the others.",
+    )
+    solution_code = '''
+    from sklearn.metrics import roc_auc_score
+
+    images, labels = mystery_tiles()
+    x = images / 255.0
+    features = {"A": x.mean(axis=(1, 2, 3)), "B": x[:, 4:12, 4:12].std(axis=(1, 2)).mean(axis=1),
+                "C": x[:, :4, :4].mean(axis=(1, 2, 3)), "D": x[:, -4:, -4:].mean(axis=(1, 2, 3))}
+    aucs = {k: roc_auc_score(labels, v) for k, v in features.items()}
+    shortcut = max(aucs, key=lambda k: abs(aucs[k] - 0.5))
+    '''
+
+
 q1 = ClassWeightsFromCounts()
 q2 = ColourFeatures()
 q3 = CrossSplitDuplicates()
+q4 = MysteryShortcut()
 PROBLEMS = register(globals(), "01")

@@ -1,7 +1,7 @@
 """Exercises for lesson 02: residual blocks and squeeze-and-excitation.
 
-q1 the SE block · q2 the projection shortcut · q3 the residual bottleneck block ·
-q4 counting a block's parameters by hand.
+q1 the SE block · q2 the projection shortcut · q3 the residual bottleneck block · q4 counting a
+block's parameters by hand · q5 which biases BatchNorm cancels, and how many (interpretive).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 
 from ._keras import build, counts, expect_params, expect_shape, randomise, run, shape
 from ._numbers import expect_count
-from .core import Incorrect, Problem, register
+from .core import Choice, Incorrect, Option, Problem, format_table, register
 
 LESSON = "lesson 02 (notebooks/02_residual_blocks_and_squeeze_excitation.ipynb)"
 
@@ -115,7 +115,8 @@ class ProjectionShortcut(Problem):
         "must change the number of channels without looking at neighbours.",
         "The projection is a 1x1 convolution with `filters` filters followed by BatchNormalization, and no ReLU "
         "(the ReLU comes after the addition).",
-        "if x.shape[-1] == filters: return x; otherwise return conv_bn(x, filters, 1, f\"{name}_proj\", relu=False)",
+        "Compare x.shape[-1] with filters: equal, the input passes unchanged; otherwise the projection is your "
+        "conv_bn with kernel size 1 and relu=False, named f'{name}_proj'.",
     )
     solution_code = '''
     def shortcut(x, filters, name="block"):
@@ -282,8 +283,87 @@ class CountBlockParams(Problem):
         return f"{total:,} parameters, {frozen:,} of them non-trainable (Keras agrees)."
 
 
+BN_BLOCK = (64, 128, 16)  # input channels, filters, SE ratio of exercise 5's block
+
+
+def _bias_layers() -> dict:
+    c_in, f, ratio = BN_BLOCK
+    b, r = f // 4, max(1, f // ratio)
+    return {  # letter: (layer, its bias count, what follows it, cancelled by a following BN)
+        "A": (f"1x1a conv {c_in} -> {b}", b, "BatchNorm, ReLU", True),
+        "B": (f"3x3 conv {b} -> {b}", b, "BatchNorm, ReLU", True),
+        "C": (f"1x1b conv {b} -> {f}", f, "BatchNorm", True),
+        "D": (f"SE Dense {f} -> {r}", r, "ReLU", False),
+        "E": (f"SE gates Dense {r} -> {f}", f, "sigmoid", False),
+        "F": (f"projection conv {c_in} -> {f}", f, "BatchNorm", True),
+        "G": ("the beta (shift) of every BatchNorm", 2 * b + 2 * f, "-", False),
+    }
+
+
+def redundant_bias_count() -> int:
+    return sum(n for _, n, _, cancelled in _bias_layers().values() if cancelled)
+
+
+def _bias_options() -> dict:
+    options = {}
+    for key, (layer, n, after, cancelled) in _bias_layers().items():
+        if key == "G":
+            why = ("beta is the shift BatchNorm adds *after* normalising: it is what replaces the cancelled biases, "
+                   "so it stays.")
+        elif cancelled:
+            why = (f"BatchNorm subtracts the batch mean of every channel, and a bias adds the same number to every "
+                   f"value of its channel, so it is subtracted away; the BN's beta does its job ({n} parameters).")
+        else:
+            why = (f"its output goes to a {after} without BatchNorm in between, so the bias shifts where the "
+                   f"{after} acts - it matters.")
+        options[key] = Option(layer, cancelled, why)
+    return options
+
+
+class RedundantBiases(Choice):
+    title = "which biases do nothing"
+    names = ("redundant", "redundant_biases")
+    lesson = LESSON + ": the sections on the bottleneck block and on counting its parameters"
+    question = (f"A residual SE block reads {BN_BLOCK[0]} channels and has {BN_BLOCK[1]} filters (SE ratio "
+                f"{BN_BLOCK[2]}), built as in exercise 3; every convolution and Dense layer has a bias. Whose biases "
+                "have no effect at all on what the block computes? And how many bias parameters is that?")
+    options = _bias_options()
+    hints = (
+        "Follow each layer's output to the next layer that transforms it. Which layer in this block removes "
+        "a constant added to a whole channel?",
+        "BatchNorm computes (x - mean) / std per channel, and (x + b) - mean(x + b) = x - mean(x): a bias directly "
+        "before BatchNorm disappears. A bias before ReLU or sigmoid does not.",
+        "Four convolutions feed a BatchNorm (one is on the shortcut path); count their output channels. The "
+        "bottleneck is filters // 4.",
+    )
+    solution_code = '''
+    redundant = {"A", "B", "C", "F"}
+    redundant_biases = 32 + 32 + 128 + 128
+    '''
+
+    def _check(self, redundant, redundant_biases):
+        picked = super()._check(redundant)
+        layers = _bias_layers()
+        want = redundant_bias_count()
+        se = layers["D"][1] + layers["E"][1]
+        expect_count(redundant_biases, want, "redundant_biases", {
+            want - layers["F"][1]: "the projection on the shortcut path is a convolution followed by BatchNorm "
+                                   "too.",
+            want + se: "SE's two Dense layers have no BatchNorm after them: their biases count.",
+            want + layers["G"][1]: "BatchNorm's betas are not redundant: they are the shift that survives.",
+            want - layers["C"][1] - layers["F"][1] + layers["A"][1] * 2: "the last 1x1 convolution and the "
+                                                                          "projection have `filters` outputs.",
+        }, "Add the output channels of the four convolutions that feed a BatchNorm.")
+        return f"{picked} {want} of the block's biases do nothing; use_bias=False would drop them."
+
+    def evidence(self) -> str:
+        rows = [[k, layer, n] for k, (layer, n, _, _) in _bias_layers().items()]
+        return format_table(["", "layer with a bias", "biases"], rows)
+
+
 q1 = SqueezeExcitation()
 q2 = ProjectionShortcut()
 q3 = ResidualSEBlock()
 q4 = CountBlockParams()
+q5 = RedundantBiases()
 PROBLEMS = register(globals(), "02")

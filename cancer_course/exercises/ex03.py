@@ -1,7 +1,8 @@
 """Exercises for lesson 03: the inception-style multi-scale block.
 
 q1 the multi-scale block · q2 branches of different widths · q3 the laptop profile's stage-3 block,
-by hand · q4 two stacked 3x3 convolutions against one 5x5.
+by hand · q4 two stacked 3x3 convolutions against one 5x5 · q5 the stride and receptive field after
+the stem and one multi-scale block (interpretive).
 """
 
 from __future__ import annotations
@@ -152,9 +153,10 @@ class LaptopStage3(Problem):
     hints = (
         "In the laptop profile every filter count is halved (width 0.5): the block reads 128 * 0.5 = 64 channels "
         "and each branch has 64 * 0.5 = 32 filters.",
-        "Four 1x1 convolutions read the input (64 -> 32), three 3x3 convolutions work at 32 -> 32, and there "
-        "are seven BNs of 32 channels (4 numbers each).",
-        "ms_out_channels = 4 * 32; ms_params = 4 * (64*32 + 32) + 3 * (9*32*32 + 32) + 7 * 4 * 32",
+        "Four 1x1 convolutions read the input (64 -> 32), three 3x3 convolutions work at 32 -> 32, and there are "
+        "seven BNs of 32 channels (4 numbers each).",
+        "ms_out_channels: four branches of 32 filters each. ms_params: four 1x1 convolutions 64 -> 32 and three "
+        "3x3 convolutions 32 -> 32 (weights plus biases each), plus seven BNs of 32 channels.",
     )
     solution_code = '''
     ms_out_channels = 4 * 32
@@ -206,8 +208,68 @@ class StackedVersus5x5(Problem):
         return f"the same 5x5 view for {two / one:.0%} of the weights, with an extra non-linearity in between."
 
 
+# Exercise 5: the stem, then one multi-scale block (q1's). (kernel, stride) along the widest path.
+RF_STEM = ((7, 2), (3, 2))  # Conv2D 7x7 stride 2, MaxPooling2D 3x3 stride 2
+RF_BRANCHES = {"1x1": ((1, 1),), "1x1 -> 3x3": ((1, 1), (3, 1)), "1x1 -> 3x3 -> 3x3": ((1, 1), (3, 1), (3, 1)),
+               "3x3 pool -> 1x1": ((3, 1), (1, 1))}
+
+
+def walk(windows, jump: int = 1, field: int = 1) -> tuple[int, int]:
+    """(jump, receptive field) after windows of (kernel, stride): r += (k - 1) * j, then j *= s."""
+    for k, s in windows:
+        field, jump = field + (k - 1) * jump, jump * s
+    return jump, field
+
+
+def stack_rf() -> tuple[int, int]:
+    jump, field = walk(RF_STEM)
+    return jump, max(walk(branch, jump, field)[1] for branch in RF_BRANCHES.values())
+
+
+class ReceptiveField(Problem):
+    title = "stride and receptive field after the stem and one multi-scale block"
+    names = ("stack_jump", "stack_field")
+    lesson = LESSON + ": the section on stride and receptive field (cancer_course.model.receptive_fields)"
+    interpretive = True
+    hints = (
+        "Walk from the input, layer by layer, keeping two numbers: how many input pixels one step on the current "
+        "map moves (the jump) and how many input pixels one value sees (the field).",
+        "A k x k window with stride s turns (jump j, field r) into (j * s, r + (k - 1) * j). Branches that are "
+        "concatenated see as far as the widest of them.",
+        "After the stem: jump 4, field 11. In the block every 3x3 adds (3 - 1) * 4 = 8; find the branch with the "
+        "most 3x3 windows.",
+    )
+    solution_code = '''
+    stack_jump = 2 * 2                      # two stride-2 windows
+    stack_field = 1 + 6 * 1 + 2 * 2 + 2 * 4 + 2 * 4   # 7x7, 3x3 pool, then two 3x3 convs at jump 4
+    '''
+
+    def _check(self, stack_jump, stack_field):
+        jump, field = stack_rf()
+        stem_jump, stem_field = walk(RF_STEM)
+        expect_count(stack_jump, jump, "stack_jump", {
+            2: "both windows of the stem have stride 2: 2 * 2.",
+            8: "the block's max-pool has stride 1 (it keeps the size); only the stem's two windows stride.",
+        }, "Multiply the strides along the path: the block keeps the size (stride 1).")
+        no_jump = walk(tuple((k, 1) for k, _ in RF_STEM) + RF_BRANCHES["1x1 -> 3x3 -> 3x3"])[1]
+        in_block_no_jump = walk(RF_BRANCHES["1x1 -> 3x3 -> 3x3"], 1, stem_field)[1]
+        expect_count(stack_field, field, "stack_field", {
+            walk(RF_BRANCHES["1x1 -> 3x3"], stem_jump, stem_field)[1]:
+                "that is the field of a branch with one 3x3 window; the concatenation also holds the branch with "
+                "two 3x3 convolutions, which sees further.",
+            no_jump: "each window must be scaled by the jump before it: after a stride-2 layer, one step on the map "
+                     "is 2 input pixels, after two of them 4.",
+            in_block_no_jump: f"after the stem one step on the map is {stem_jump} input pixels, so each 3x3 in the "
+                              f"block adds (3 - 1) * {stem_jump}, not 2.",
+            stem_field: "that is the stem's field alone; add the block's widest branch.",
+        }, "r grows by (k - 1) * j at every window; take the widest branch.")
+        return (f"jump {jump} (one value per {jump}x{jump} input pixels), field {field}x{field} input pixels - more "
+                "than the jump: neighbouring values see overlapping squares.")
+
+
 q1 = MultiscaleBlock()
 q2 = BranchWidths()
 q3 = LaptopStage3()
 q4 = StackedVersus5x5()
+q5 = ReceptiveField()
 PROBLEMS = register(globals(), "03")

@@ -1,7 +1,7 @@
 """Exercises for lesson 04: CBAM attention.
 
-q1 channel attention (shared MLP) · q2 spatial attention · q3 CBAM, channel then spatial ·
-q4 CBAM's parameters by hand.
+q1 channel attention (shared MLP) · q2 spatial attention · q3 CBAM, channel then spatial · q4 CBAM's
+parameters by hand · q5 what CBAM's gates show and what they do not (interpretive).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 
 from ._keras import build, expect_shape, randomise, run
 from ._numbers import expect_count
-from .core import Incorrect, Problem, register
+from .core import Choice, Incorrect, Option, Problem, format_table, register
 
 LESSON = "lesson 04 (notebooks/04_cbam_attention.ipynb)"
 
@@ -243,8 +243,66 @@ class CountCbam(Problem):
         return f"{expected:,} parameters: {mlp:,} in the shared MLP, 99 in the spatial convolution."
 
 
+# Exercise 5: CBAM's gates for two tiles, read out of a trained block (scripted numbers).
+CHANNEL_GATES = {"tile 1": (0.91, 0.88, 0.95, 0.04, 0.63, 0.97), "tile 2": (0.90, 0.35, 0.93, 0.81, 0.66, 0.95)}
+SPATIAL_MAP_TILE1 = ((0.97, 0.93, 0.41, 0.12), (0.95, 0.88, 0.30, 0.08), (0.52, 0.44, 0.21, 0.05),
+                     (0.18, 0.11, 0.06, 0.05))
+
+
+def _cbam_options() -> dict:
+    g1, g2 = CHANNEL_GATES["tile 1"], CHANNEL_GATES["tile 2"]
+    low = int(np.argmin(g1))
+    spatial = np.asarray(SPATIAL_MAP_TILE1)
+    return {
+        "A": Option(f"for tile 1, channel {low} is scaled down to {g1[low]} of its value at every position", True,
+                    "a channel gate is one number per channel and tile, applied to the whole map."),
+        "B": Option("the channel gates are the same for every tile", g1 == g2,
+                    f"channel {low}: {g1[low]} for tile 1, {g2[low]} for tile 2 - the gates are computed from each "
+                    "tile's own pooled features."),
+        "C": Option("the bright top-left of tile 1's spatial map shows that the model's decision rests on the "
+                    "top-left", False,
+                    "attention rescales features inside the network; the layers after it can still use or ignore "
+                    "what it kept. Whether the decision depends on a region is tested by changing the region "
+                    "(occlusion, lesson 11), not by reading a gate."),
+        "D": Option("CBAM keeps height, width and channels, so it does not change the stage's output stride", True,
+                    "both attentions multiply the map by gates of broadcastable shape; the 7x7 convolution has "
+                    "stride 1 and 'same' padding."),
+        "E": Option(f"a spatial gate of {spatial.min()} removes that position from everything later layers compute",
+                    False,
+                    f"it scales the features there to {spatial.min():.0%}, it does not remove them, and later 3x3 "
+                    "convolutions at the neighbouring positions still mix them in."),
+    }
+
+
+class ReadCbamGates(Choice):
+    title = "what CBAM's gates show, and what they do not"
+    names = ("follows",)
+    lesson = LESSON + ": the sections on channel and spatial attention"
+    question = ("A trained CBAM block produced these channel gates (6 channels, two tiles) and this 4x4 spatial "
+                "map for tile 1. Which statements follow?")
+    options = _cbam_options()
+    hints = (
+        "Recall the shapes: what does one channel gate multiply, and what does one value of the spatial map "
+        "multiply?",
+        "A gate is a multiplier inside the network, computed from this tile's features. Reading a multiplier "
+        "does not tell you what the later layers did with the result.",
+        "Two statements are read from the shapes and the numbers; the others confuse a gate with an "
+        "explanation, a per-tile value with a constant, or a small factor with zero.",
+    )
+    solution_code = '''
+    follows = {"A", "D"}
+    '''
+
+    def evidence(self) -> str:
+        gates = format_table(["", *[f"ch {i}" for i in range(6)]], [[k, *v] for k, v in CHANNEL_GATES.items()])
+        spatial = format_table(["tile 1 map", *[f"col {j}" for j in range(4)]],
+                               [[f"row {i}", *r] for i, r in enumerate(SPATIAL_MAP_TILE1)])
+        return gates + "\n\n" + spatial
+
+
 q1 = ChannelAttention()
 q2 = SpatialAttention()
 q3 = Cbam()
 q4 = CountCbam()
+q5 = ReadCbamGates()
 PROBLEMS = register(globals(), "04")

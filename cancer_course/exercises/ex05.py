@@ -172,9 +172,10 @@ class BuildWithKnobs(Problem):
     hints = (
         "Everything is an argument of cancer_course.model.build_model: input_shape, width, blocks_per_stage, "
         "head_units and output.",
-        "input_shape=(64, 64, 3), width=0.5, blocks_per_stage=(1, 1, 1), head_units=(128, 64, 32), output='sigmoid'.",
-        "my_model = build_model(input_shape=(64, 64, 3), width=0.5, blocks_per_stage=(1, 1, 1), "
-        "head_units=(128, 64, 32), output='sigmoid')",
+        "input_shape=(64, 64, 3), width=0.5, blocks_per_stage=(1, 1, 1), head_units=(128, 64, 32), "
+        "output='sigmoid'.",
+        "One call, my_model = build_model(...), with the five keyword arguments of hint 2; output='sigmoid' is "
+        "what gives one probability per image.",
     )
     solution_code = '''
     my_model = build_model(input_shape=(64, 64, 3), width=0.5, blocks_per_stage=(1, 1, 1),

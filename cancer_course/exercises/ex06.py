@@ -1,7 +1,8 @@
 """Exercises for lesson 06: the input pipeline and augmentation.
 
 q1 the reference augmentation as preprocessing layers · q2 a tf.data pipeline in the right order
-(cache, shuffle, batch, prefetch) · q3 where augmentation goes · q4 steps per epoch.
+(cache, shuffle, batch, prefetch) · q3 where augmentation goes · q4 steps per epoch · q5 which
+augmentations keep an H&E tile's label (interpretive).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._numbers import as_int
-from .core import Incorrect, Problem, register
+from .core import Choice, Incorrect, Option, Problem, register
 
 LESSON = "lesson 06 (input pipeline and augmentation; cancer_course/pipeline.py)"
 N_SOURCE = 20
@@ -247,7 +248,7 @@ class StepsPerEpoch(Problem):
     hints = (
         "How many batches does one pass over 1,000 images take with batch size 32?",
         "1000 / 32 = 31.25: the last, smaller batch is a step too.",
-        "steps = math.ceil(1000 / 32)",
+        "The last, smaller batch counts as a step: round 1000 / 32 up (math.ceil), not down.",
     )
     solution_code = '''
     steps = math.ceil(1000 / 32)
@@ -266,8 +267,56 @@ class StepsPerEpoch(Problem):
         return "31 full batches and one of 8 images."
 
 
+def _augmentation_options() -> dict:
+    return {
+        "A": Option("rotations by 90, 180 and 270 degrees", True,
+                    "a tile cut from a slide has no 'up': every rotation is a tile the scanner could have produced, "
+                    "with the same nuclei and the same label (and no corners to fill)."),
+        "B": Option("horizontal and vertical flips", True,
+                    "a mirrored tile shows the same tissue; together with the 90-degree rotations these are the "
+                    "eight symmetries of the square (RandomDihedral in cancer_course.pipeline)."),
+        "C": Option("a mild jitter of the stain colours (e.g. in HED space)", True,
+                    "stain strength and hue differ between labs and days; a mild jitter keeps the morphology, which "
+                    "carries the label, and teaches the model to ignore the lab."),
+        "D": Option("zoom in or out by up to 20%", False,
+                    "zoom changes the apparent size of the nuclei, and enlarged nuclei are themselves a sign of "
+                    "malignancy: the augmented tile may no longer match its label; tiles are scanned at a fixed "
+                    "magnification anyway."),
+        "E": Option("a random crop of half the tile, resized to the full size", False,
+                    "that is a 2x zoom (nuclei twice as large) and may cut away the region that made the tile "
+                    "malignant - the label need not hold for the crop."),
+        "F": Option("small translations (a few pixels), borders filled by reflection", None,
+                    "the nuclei keep their size; the reflected border invents a little tissue, harmless when small - "
+                    "keeping or leaving it out are both defensible"),
+        "G": Option("a strong blur", False,
+                    "blur erases chromatin texture and nucleoli, which are part of what tells malignant from benign "
+                    "nuclei: the blurred tile may carry too little evidence for its label."),
+    }
+
+
+class TissueAugmentation(Choice):
+    title = "which augmentations keep an H&E tile's label"
+    names = ("label_preserving",)
+    lesson = LESSON + ": the section on augmentation that fits the tissue"
+    question = ("You augment H&E tiles (fixed magnification) for a benign/malignant classifier. Which "
+                "transformations give a tile that still deserves its label?")
+    options = _augmentation_options()
+    hints = (
+        "Ask of each transformation: could a microscope have produced the result from the same tissue, and does "
+        "it keep what a pathologist grades (size, shape and texture of the nuclei)?",
+        "A slide has no up or down, and stain differs between labs. Nuclear size and chromatin texture are "
+        "signs of malignancy.",
+        "Three transformations are symmetries or lab-to-lab variation; three change size or texture; one is "
+        "harmless when small.",
+    )
+    solution_code = '''
+    label_preserving = {"A", "B", "C", "F"}   # F (small shifts) may be left out
+    '''
+
+
 q1 = Augmentation()
 q2 = Pipeline()
 q3 = AugmentAfterCache()
 q4 = StepsPerEpoch()
+q5 = TissueAugmentation()
 PROBLEMS = register(globals(), "06")

@@ -74,11 +74,12 @@ class Schedule(Problem):
     reimplements = ("cancer_course.training.exponential_decay",)
     lesson = LESSON + ": 'exponential_decay'"
     hints = (
-        "keras.callbacks.LearningRateScheduler calls schedule(epoch, lr) at the start of every epoch (epoch counts "
-        "from 0; lr is the current rate) and uses what it returns. We want 1e-3 at epoch 0, times 0.9 every epoch.",
-        "Either compute it from the epoch (1e-3 * 0.9 ** epoch) or from the current rate (lr * 0.9 after epoch 0), "
-        "but not both: lr * 0.9 ** epoch would compound.",
-        "def lr_schedule(epoch, lr): return 1e-3 * 0.9 ** epoch",
+        "keras.callbacks.LearningRateScheduler calls schedule(epoch, lr) at the start of every epoch (epoch counts"
+        " from 0; lr is the current rate) and uses what it returns. We want 1e-3 at epoch 0, times 0.9 every "
+        "epoch.",
+        "Either compute it from the epoch (1e-3 * 0.9 ** epoch) or from the current rate (lr * 0.9 after epoch 0),"
+        " but not both: lr * 0.9 ** epoch would compound.",
+        "At epoch e the rate is 1e-3 multiplied by 0.9 e times; the lr argument can be ignored.",
     )
     solution_code = '''
     def lr_schedule(epoch, lr=None):

@@ -211,9 +211,10 @@ class BalancedBatches(Problem):
     names = ("balanced_batches",)
     lesson = LESSON + ": section 2, 'oversampled'"
     hints = (
-        "tf.data.Dataset.sample_from_datasets(datasets, weights) draws each element from one of the datasets, "
-        "chosen at random with the given weights. Weights [0.5, 0.5] give balanced batches.",
-        "The rare class runs out first: make each class's dataset endless with .repeat() (after shuffling), sample, "
+        "Balanced batches need as many draws from the rare class as from the common one, however many images "
+        "each has. tf.data can draw each element from one of several datasets, at random with given weights.",
+        "tf.data.Dataset.sample_from_datasets(datasets, weights=[0.5, 0.5]). The rare class runs out first: make "
+        "each class's dataset endless with .repeat() (after shuffling), sample, "
         "then .batch(batch_size) and .take(steps) so that an 'epoch' has an end.",
         "ds = tf.data.Dataset.sample_from_datasets([benign.shuffle(1000, seed=seed).repeat(), "
         "malignant.shuffle(1000, seed=seed).repeat()], weights=[0.5, 0.5], seed=seed); "

@@ -134,7 +134,8 @@ class Objective(Problem):
         "keras_tuner.Objective(name, direction): the name is a metric in the training logs; validation metrics "
         "start with 'val_'.",
         "Score trials by the validation AUC, and a higher AUC is better.",
-        "objective = kt.Objective('val_auc', direction='max')",
+        "kt.Objective takes the metric's name as it appears in the logs ('val_' + the metric's name, here auc) and"
+        " the direction in which it improves.",
     )
     solution_code = '''
     import keras_tuner as kt
@@ -171,10 +172,11 @@ class FreshDirectory(Problem):
     hints = (
         "keras-tuner resumes from whatever trials it finds in its folder. Give every search a new, empty folder "
         "under results_root/'tuning', and never touch the folders of earlier searches.",
-        "Name it from the time (time.strftime('run-%Y%m%d-%H%M%S')); if that folder already exists (two searches in "
-        "the same second), add -2, -3, ... until the name is free. Create it (mkdir(parents=True)) and return it.",
-        "base = Path(results_root) / 'tuning'; stamp = time.strftime('run-%Y%m%d-%H%M%S'); folder, n = base / stamp, 1; "
-        "while folder.exists(): n += 1; folder = base / f'{stamp}-{n}'; folder.mkdir(parents=True); return folder",
+        "Name it from the time (time.strftime('run-%Y%m%d-%H%M%S')); if that folder already exists (two searches "
+        "in the same second), add -2, -3, ... until the name is free. Create it (mkdir(parents=True)) and return "
+        "it.",
+        "Start with base / stamp; while that folder exists, try base / f'{stamp}-{n}' for n = 2, 3, ...; then "
+        "create it with mkdir(parents=True) and return it.",
     )
     solution_code = '''
     import time

@@ -151,7 +151,8 @@ class Youden(Problem):
         "Youden's J = sensitivity + specificity - 1 = TPR - FPR: the threshold farthest above the ROC diagonal.",
         "sklearn.metrics.roc_curve(y, p) returns fpr, tpr and thresholds; take the threshold where tpr - fpr is "
         "largest. (Its first threshold is +inf, 'call nothing malignant', with J = 0.)",
-        "fpr, tpr, thresholds = roc_curve(y_true, p); return float(thresholds[np.argmax(tpr - fpr)])",
+        "roc_curve returns fpr, tpr and thresholds in the same order: the index of the largest tpr - fpr points at"
+        " the threshold to return (as a float).",
     )
     solution_code = '''
     import numpy as np

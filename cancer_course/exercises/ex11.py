@@ -1,7 +1,8 @@
 """Exercises for lesson 11: explainability and shortcut learning.
 
-q1 find the last feature-map layer · q2 Grad-CAM by hand · q3 a randomised copy for the sanity check ·
-q4 how similar are two maps (Spearman).
+q1 find the last feature-map layer · q2 Grad-CAM by hand · q3 a randomised copy for the sanity check
+· q4 how similar are two maps (Spearman) · q5 what the explanations and the occlusion test show
+about a shortcut (interpretive).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import numbers
 
 import numpy as np
 
-from .core import Incorrect, Problem, register
+from .core import Choice, Incorrect, Option, Problem, format_table, register
 
 LESSON = "lesson 11 (explainability and shortcut learning; cancer_course/explain.py)"
 
@@ -278,8 +279,8 @@ class MapSimilarity(Problem):
     hints = (
         "Compare where two maps put their heat, not how bright they are: rank the values and correlate the ranks "
         "(Spearman). The maps are 2-D; flatten them first.",
-        "scipy.stats.spearmanr(a.ravel(), b.ravel()).statistic is a number in [-1, 1]; 1 = same ranking.",
-        "return float(spearmanr(np.ravel(a), np.ravel(b)).statistic)",
+        "scipy.stats.spearmanr correlates the ranks of two 1-D arrays: 1 means the same ranking, 0 unrelated.",
+        "Flatten both maps, call spearmanr on them and return its .statistic as a float.",
     )
     solution_code = '''
     import numpy as np
@@ -317,8 +318,75 @@ class MapSimilarity(Problem):
         return "1 = same ranking of positions; near 0 = unrelated maps."
 
 
+# Exercise 5: what the lesson's tools measured on two models (scripted numbers): model A trained on clean
+# tiles, model B on tiles where a small square mark came with most malignant ones.
+SHORTCUT_MEASURES = {
+    "mark square's share of the tile's area": {"A": 0.06, "B": 0.06},
+    "heat share of Grad-CAM in the mark's square": {"A": 0.07, "B": 0.31},
+    "mean drop of p(malignant) when the square is covered": {"A": 0.01, "B": 0.38},
+    "similarity to the randomised model's maps (pass below 0.5)": {"A": 0.12, "B": 0.15},
+    "test AUC, tiles with the mark": {"A": 0.86, "B": 0.97},
+    "test AUC, tiles without the mark": {"A": 0.85, "B": 0.71},
+}
+
+
+def _shortcut_options() -> dict:
+    m = SHORTCUT_MEASURES
+    area = m["mark square's share of the tile's area"]["B"]
+    heat = m["heat share of Grad-CAM in the mark's square"]
+    drop = m["mean drop of p(malignant) when the square is covered"]
+    sim = m["similarity to the randomised model's maps (pass below 0.5)"]
+    marked, clean = m["test AUC, tiles with the mark"], m["test AUC, tiles without the mark"]
+    return {
+        "A": Option("model B relies on the mark", drop["B"] > 10 * max(drop["A"], 0.01),
+                    f"covering the square lowers B's p(malignant) by {drop['B']} on average, A's by {drop['A']}; and "
+                    f"B's AUC falls from {marked['B']} to {clean['B']} without the mark."),
+        "B": Option("both models passed the randomisation check, so their maps show what each model uses", False,
+                    f"both passed ({sim['A']}, {sim['B']}), but passing is necessary, not sufficient: it shows the "
+                    "maps depend on the trained weights, not that they show what the decision depends on."),
+        "C": Option(f"B's Grad-CAM puts about {heat['B'] / area:.0f} times the square's area share of its heat in "
+                    "the square", True,
+                    f"heat share {heat['B']} against an area share of {area}: {heat['B'] / area:.1f} times."),
+        "D": Option(f"B's test AUC on marked tiles ({marked['B']}) is what to expect where tiles carry no mark",
+                    False, f"on tiles without the mark B scores {clean['B']}: the mark did part of the work."),
+        "E": Option("the heat share alone would have proved that B uses the mark", False,
+                    "a heat share says where the map is bright, not what the output depends on; the occlusion "
+                    "test changes the input and measures the effect - that is the evidence."),
+        "F": Option("model A ignores the mark", None,
+                    f"A's output barely moves when the square is covered ({drop['A']}) and its AUC is the same with "
+                    f"and without the mark ({marked['A']}, {clean['A']}): no sign that A uses it - but 'no effect "
+                    "measured' is weaker than 'ignores', so leaving it out is defensible too"),
+    }
+
+
+class ShortcutEvidence(Choice):
+    title = "what the explanations and the occlusion test show"
+    names = ("follows",)
+    lesson = LESSON + ": the sections on the sanity checks, heat share and the occlusion test"
+    question = ("Two models of the same architecture: A trained on clean tiles, B on tiles where a small square "
+                "mark came with most malignant ones. The lesson's tools measured the following. Which statements "
+                "follow?")
+    options = _shortcut_options()
+    hints = (
+        "Sort the measurements into two kinds: those that look at a map, and those that change the input and "
+        "watch the output. Which kind can show reliance?",
+        "The randomisation check can only fail a map method; passing it does not make a map an explanation. "
+        "Compare heat share with the square's share of the area, and AUC with and without the mark.",
+        "Two statements follow from the occlusion test and the area ratio; three overreach (a passed check, a "
+        "heat share alone, an AUC on marked tiles); one is weaker evidence, so it is accepted either way.",
+    )
+    solution_code = '''
+    follows = {"A", "C"}   # F may be added: no effect was measured, which is weaker than "ignores"
+    '''
+
+    def evidence(self) -> str:
+        return format_table(["measurement", "model A", "model B"],
+                            [[k, v["A"], v["B"]] for k, v in SHORTCUT_MEASURES.items()])
+
+
 q1 = LastConvLayer()
 q2 = GradCam()
 q3 = RandomisedCopy()
 q4 = MapSimilarity()
+q5 = ShortcutEvidence()
 PROBLEMS = register(globals(), "11")

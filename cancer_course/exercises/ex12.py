@@ -50,11 +50,11 @@ class SaveAndReload(Problem):
     names = ("save_and_reload",)
     lesson = LESSON + ": section 1, 'Saving and loading a .keras file'"
     hints = (
-        "model.save(path) writes one .keras file (a zip: architecture, weights, metadata); "
-        "keras.models.load_model(path, safe_mode=True) rebuilds it without running code stored in the file.",
-        "Save to the path you are given, then load *from the file* and return what you loaded - not the model you "
-        "were given.",
-        "model.save(path); return keras.models.load_model(path, safe_mode=True)",
+        "Keras 3 keeps a whole model in one .keras file (a zip: architecture, weights, metadata). Its loader has "
+        "an argument that refuses to run code stored in the file. And the check compares what you *loaded*.",
+        "model.save(path) writes the file; keras.models.load_model has a safe_mode argument. Return what you "
+        "loaded from the file - not the model you were given.",
+        "Two lines: save to path; load from path with safe mode on, and return the loaded model.",
     )
     solution_code = '''
     def save_and_reload(model, path):
@@ -130,9 +130,10 @@ class PredictionsCsv(Problem):
     names = ("predict_folder",)
     lesson = LESSON + ": section 3, 'Predicting a folder into a CSV'"
     hints = (
-        "List the folder's image files (.png, .jpg, .jpeg) in name order, predict them with "
-        "inference.predict_images(model, paths, threshold=threshold), and write one CSV row per image.",
-        "predict_images never stops at a bad file: it gives that file an `error` instead. Write the columns path, "
+        "Three steps: list the folder's image files (.png, .jpg, .jpeg) in name order, predict them all with the "
+        "course's inference module (one bad file must not stop the others), write one CSV row per image.",
+        "inference.predict_images(model, paths, threshold=threshold) never stops at a bad file: it gives that file "
+        "an `error` instead. Write the columns path, "
         "label, probability_malignant, error (csv.DictWriter; dataclasses.asdict(prediction) gives all four).",
         "paths = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in ('.png', '.jpg', '.jpeg')); "
         "rows = [asdict(r) for r in inference.predict_images(model, paths, threshold=threshold)]; then "
