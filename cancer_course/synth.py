@@ -778,6 +778,135 @@ def with_confounder(root: str | Path, kind: str, profile: str | None = None) -> 
 
 
 # --------------------------------------------------------------------------------------------
+# Two modalities under one label (lesson 07): the original system pooled five
+# --------------------------------------------------------------------------------------------
+
+MODALITY_VERSION = "two-modality-1"
+MODALITIES = ("tissue", "grey")  # the tiles as they are; a second modality made from them
+# Per split and modality: (share of the split's tiles, malignant fraction). As in the original
+# system, about 70% of training is malignant (class weights near {0: 1.67, 1: 0.71}); validation
+# has about the same overall balance but another mix: mostly the second modality, and each
+# modality with another class balance than in training.
+SEED_LIKE_MIX = {
+    "train": {"tissue": (0.5, 0.85), "grey": (0.5, 0.55)},
+    "validation": {"tissue": (0.3, 0.9), "grey": (0.7, 0.6)},
+    "test": {"tissue": (0.5, 0.5), "grey": (0.5, 0.5)},
+}
+
+
+def second_modality(tile: np.ndarray) -> np.ndarray:
+    """Another modality's look for a uint8 RGB tile: greyscale, blurred, inverted (bright
+    structures on a dark ground, as in a radiograph or a fluorescence image). Same anatomy."""
+    grey = blur3(tile.astype(np.float32).mean(axis=2) / 255.0)
+    dark = 1.0 - grey
+    return (np.repeat(dark[..., None], 3, axis=2) * 255 + 0.5).astype(np.uint8)
+
+
+def modality_counts(n_benign: int, n_malignant: int, mix: dict) -> dict[str, dict[str, int]]:
+    """How many benign and malignant tiles each modality gets from a split of the source.
+
+    ``mix`` maps each modality to (share of tiles, malignant fraction); the split is made as
+    large as the source's tiles of each class allow (no tile is used twice).
+    """
+    shares = sum(share for share, _ in mix.values())
+    if not np.isclose(shares, 1.0):
+        raise ValueError(f"The modality shares of a split must add up to 1, got {shares:.3f} in {mix}.")
+    want_mal = sum(share * frac for share, frac in mix.values())
+    limits = [n / w for n, w in ((n_malignant, want_mal), (n_benign, 1 - want_mal)) if w > 0]
+    total = min(limits)
+    counts = {}
+    for name, (share, frac) in mix.items():
+        counts[name] = {"benign": int(total * share * (1 - frac) + 1e-9),  # 1e-9: 49.999... is 50
+                        "malignant": int(total * share * frac + 1e-9)}
+    return counts
+
+
+def two_modality_copy(root: str | Path, image_size: int, mix: dict | None = None, dest: str | Path | None = None,
+                      seed: int = 0, progress: bool | None = None) -> Path:
+    """A copy of any dataset in the course layout as two modalities under one label.
+
+    Each split's tiles are divided between ``tissue`` (unchanged) and ``grey``
+    (:func:`second_modality`), each modality with its own share of the split and its own class
+    balance (``mix``, default :data:`SEED_LIKE_MIX`); tiles left over are not copied. The
+    manifest's ``modalities`` maps every file (``split/class/name.png``) to its modality, which
+    :func:`read_modalities` reads. Lives in ``config.data_dir()/two-modality-<hash>`` unless
+    `dest` is given, and is reused while its manifest matches. The source is never modified.
+    """
+    from . import config
+    from .data import scan_folder
+
+    mix = SEED_LIKE_MIX if mix is None else mix
+    root = Path(root).expanduser().resolve()
+    scan = scan_folder(root, verify=False)
+    missing = [split for split in scan.files if split not in mix]
+    if missing or any(set(m) - set(MODALITIES) for m in mix.values()):
+        raise ValueError(f"mix needs every split of {root} ({', '.join(scan.files)}) and only the modalities "
+                         f"{MODALITIES}; got {mix}.")
+    params = {"source": str(root), "image_size": int(image_size), "seed": int(seed), "counts": scan.counts,
+              "mix": {s: {m: list(v) for m, v in per.items()} for s, per in mix.items()}}
+    if dest is None:
+        digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
+        dest = config.data_dir() / f"two-modality-{digest}"
+    out = Path(dest)
+    if out.resolve() == root or root in out.resolve().parents:
+        raise ValueError(f"The copy must go outside the source dataset {root}; choose another dest.")
+    manifest = read_manifest(out)
+    if manifest and manifest.get("generator") == MODALITY_VERSION and manifest.get("parameters") == params:
+        return out
+    jobs = []  # (split, source path, label, modality)
+    counts = {}
+    for split, files in scan.files.items():
+        counts[split] = modality_counts(scan.counts[split]["benign"], scan.counts[split]["malignant"], mix[split])
+        for label, cls in enumerate(CLASSES):
+            paths = [path for path, lab in files if lab == label]
+            order = np.random.default_rng([seed, SPLITS.index(split), label]).permutation(len(paths))
+            start = 0
+            for modality in mix[split]:
+                n = counts[split][modality][cls]
+                jobs += [(split, paths[i], label, modality) for i in order[start:start + n]]
+                start += n
+            folder = out / split / cls
+            if folder.exists():
+                shutil.rmtree(folder)
+            folder.mkdir(parents=True)
+    bar = None
+    if (len(jobs) > 500) if progress is None else progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(jobs), desc="two modalities", unit="image")
+    modalities = {}
+    for split, path, label, modality in jobs:
+        with Image.open(path) as img:
+            tile = np.asarray(img.convert("RGB").resize((image_size, image_size), Image.BILINEAR))
+        if modality == "grey":
+            tile = second_modality(tile)
+        name = f"{split}/{CLASSES[label]}/{modality}-{path.stem}.png"
+        Image.fromarray(tile).save(out / name, compress_level=1)
+        modalities[name] = modality
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    manifest = {"generator": MODALITY_VERSION, "parameters": params, "counts": counts, "modalities": modalities}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return out
+
+
+def read_modalities(root: str | Path, paths) -> np.ndarray:
+    """The modality of each of `paths` (files of a :func:`two_modality_copy`), from its manifest."""
+    root = Path(root)
+    manifest = read_manifest(root)
+    if not manifest or "modalities" not in manifest:
+        raise ValueError(f"{root} has no manifest with modalities: make it with synth.two_modality_copy.")
+    table = manifest["modalities"]
+    names = [Path(p).resolve().relative_to(root.resolve()).as_posix() for p in paths]
+    unknown = [n for n in names if n not in table]
+    if unknown:
+        raise ValueError(f"{len(unknown)} file(s) are not in {root / 'manifest.json'}, e.g. {unknown[0]}.")
+    return np.array([table[n] for n in names])
+
+
+# --------------------------------------------------------------------------------------------
 # Command line
 # --------------------------------------------------------------------------------------------
 
