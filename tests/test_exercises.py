@@ -19,7 +19,8 @@ from cancer_course.notebooks import repo_root
 
 ROOT = repo_root()
 LESSONS = ("02", "03", "04", "05", "06", "07")  # 01 and 08-12: tests/test_exercises_more.py
-PROBLEMS = [p for lesson in LESSONS for p in problems(lesson)]
+# the interpretive problems (reading evidence, answered with letters): tests/test_exercises_interpretive.py
+PROBLEMS = [p for lesson in LESSONS for p in problems(lesson) if not p.interpretive]
 SOLUTIONS = nbbuild.solution_notebooks(ROOT)
 
 
@@ -232,7 +233,9 @@ WRONG = {
          "dropout rates [0.5, 0.5, 0.5]"),
     ],
     "05.3": [
-        ("head_params = 512 * 1024 + 1024 + 1024 * 512 + 512 + 512 * 256 + 256 + 256 * 2 + 2", "three BNs"),
+        ("small_head_params = 512 * 256 + 256 + 256 * 64 + 64 + 64 + 1", "two BNs"),
+        ("small_head_params = 512 * 256 + 256 + 4 * 256 + 256 * 64 + 64 + 4 * 64 + 64 * 2 + 2", "one sigmoid unit"),
+        ("small_head_params = 256 * 256 + 256 + 4 * 256 + 256 * 64 + 64 + 4 * 64 + 64 + 1", "reads 512 numbers"),
     ],
     "05.4": [
         ("my_model = build_model(input_shape=(64, 64, 3), width=0.5, blocks_per_stage=(1, 1, 1), "
@@ -271,13 +274,17 @@ WRONG = {
     ],
     "06.4": [("steps = 1000 // 32", "drops the last 8 images"), ("steps = 1000 / 32", "round up")],
     "07.1": [
-        ('''def class_weights(counts):
-                total = sum(counts.values())
-                return {c: n / total for c, n in counts.items()}''',
-         "the rarer class"),
-        ('''def class_weights(counts):
-                return {c: 1 / n for c, n in counts.items()}''',
-         "the scale is off"),
+        ('''def class_shares(class_weight):
+                return {c: 1 / w for c, w in class_weight.items()}''',
+         "divides by the number of classes"),
+        ('''def class_shares(class_weight):
+                total = sum(class_weight.values())
+                return {c: w / total for c, w in class_weight.items()}''',
+         "*rarer* class"),
+        ('''def class_shares(class_weight):
+                from cancer_course.training import balanced_class_weights
+                return balanced_class_weights(class_weight)''',
+         "expected"),
     ],
     "07.2": [
         ('''def lr_schedule(epoch, lr):

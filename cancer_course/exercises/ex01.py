@@ -290,9 +290,11 @@ def _mystery_options() -> dict:
                     f"its mean brightness alone separates the classes with AUC {auc['top-left']:.2f}, far above "
                     f"anything in the tissue (texture {auc['texture']:.2f}): a mark, not tissue."),
         "D": Option(f"the bottom-right {c}x{c} corner", strongest == "bottom-right",
-                    f"AUC {auc['bottom-right']:.2f}: this corner is just tissue."),
+                    f"AUC {auc['bottom-right']:.2f}: this corner is tissue like the rest of the tile; its brightness "
+                    "separates the classes about as well as chance."),
         "E": Option("nothing: the classes cannot be told apart", max(abs(a - 0.5) for a in auc.values()) < 0.05,
-                    f"one feature reaches AUC {auc[strongest]:.2f}."),
+                    f"one feature reaches AUC {auc[strongest]:.2f}: measure each option before concluding that "
+                    "there is nothing to learn."),
     }
 
 

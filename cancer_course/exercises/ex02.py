@@ -311,10 +311,10 @@ def _bias_options() -> dict:
             why = ("beta is the shift BatchNorm adds *after* normalising: it is what replaces the cancelled biases, "
                    "so it stays.")
         elif cancelled:
-            why = (f"BatchNorm subtracts the batch mean of every channel, and a bias adds the same number to every "
+            why = (f"the {layer} feeds a BatchNorm, which subtracts the batch mean of every channel, and a bias adds the same number to every "
                    f"value of its channel, so it is subtracted away; the BN's beta does its job ({n} parameters).")
         else:
-            why = (f"its output goes to a {after} without BatchNorm in between, so the bias shifts where the "
+            why = (f"the {layer}'s output goes to a {after} without BatchNorm in between, so the bias shifts where the "
                    f"{after} acts - it matters.")
         options[key] = Option(layer, cancelled, why)
     return options

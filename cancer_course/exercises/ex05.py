@@ -222,7 +222,9 @@ def _epoch_options() -> dict:
     loss_rose = e2["val_loss"] > e1["val_loss"]
     return {
         "A": Option("the validation loss rose from epoch 1 to epoch 2", loss_rose,
-                    f"it {'rose' if loss_rose else 'fell'}: {e1['val_loss']} -> {e2['val_loss']}."),
+                    f"it {'rose' if loss_rose else 'fell'}: {e1['val_loss']} -> {e2['val_loss']} - "
+                    + ("the usual sign of memorisation." if loss_rose else "the opposite of the usual sign of "
+                       "memorisation.")),
         "B": Option("the validation AUC rose from epoch 1 to epoch 2", e2["val_auc"] > e1["val_auc"],
                     f"{e1['val_auc']} -> {e2['val_auc']}: the model ranks validation images better after epoch 2."),
         "C": Option("the gap between training and validation accuracy at epoch 2 proves that the model overfits",
