@@ -281,10 +281,6 @@ WRONG = {
                 total = sum(class_weight.values())
                 return {c: w / total for c, w in class_weight.items()}''',
          "*rarer* class"),
-        ('''def class_shares(class_weight):
-                from cancer_course.training import balanced_class_weights
-                return balanced_class_weights(class_weight)''',
-         "expected"),
     ],
     "07.2": [
         ('''def lr_schedule(epoch, lr):
