@@ -389,6 +389,7 @@ class Choice(Problem):
     question: str = ""
     options: dict[str, Option] = {}
     single: bool = False
+    scripted: bool = False  # the evidence is made up for the exercise (show() says so)
 
     def evidence(self) -> str:
         return ""
@@ -398,6 +399,8 @@ class Choice(Problem):
         lines = [self.question]
         if self.evidence():
             lines += ["", self.evidence()]
+            if self.scripted:
+                lines += ["(Numbers made up for this exercise; no model was trained for it.)"]
         lines += [""] + [f"  {key}. {opt.text}" for key, opt in self.options.items()]
         how = ("Answer with one letter, e.g. \"A\"." if self.single
                else "Answer with the set of letters that follow, e.g. {\"A\", \"C\"} (or set() for none).")

@@ -276,6 +276,7 @@ def _cbam_options() -> dict:
 
 class ReadCbamGates(Choice):
     title = "what CBAM's gates show, and what they do not"
+    scripted = True
     names = ("follows",)
     lesson = LESSON + ": the sections on channel and spatial attention"
     question = ("A trained CBAM block produced these channel gates (6 channels, two tiles) and this 4x4 spatial "

@@ -237,6 +237,7 @@ def _curve_options() -> dict:
 
 class ReadTheCurves(Choice):
     title = "read the curves: which explanations fit"
+    scripted = True
     names = ("consistent",)
     lesson = LESSON + ": the section on whether the seed overfits; lesson 05's reading of the seed's epochs"
     question = ("A run trained with class weights " + str(CURVE_WEIGHTS) + " gives these validation curves. "

@@ -328,6 +328,7 @@ def _remedy_options() -> dict:
 
 class RemedyNoise(Choice):
     title = "which gains exceed the seed noise"
+    scripted = True
     names = ("beyond_noise",)
     lesson = LESSON + ": the section that runs every remedy over several seeds"
     question = ("A remedy experiment ran every row with three seeds (0, 1, 2). Which statements follow? Count a "

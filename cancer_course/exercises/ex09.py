@@ -268,6 +268,7 @@ def _trial_options() -> dict:
 
 class TunerNoise(Choice):
     title = "does the best trial beat the runner-up"
+    scripted = True
     names = ("follows",)
     lesson = LESSON + ": the sections on the search's results and on choosing a trial"
     question = ("A search of 12 trials finished with these validation AUCs. To see the noise, the configuration "

@@ -329,7 +329,7 @@ class CostThreshold(Problem):
         from .core import _show
 
         _show(f"Prevalence {COST_PREVALENCE:.0%}; a missed cancer costs {COST_MISS:g} false alarms.\n"
-              + self.evidence() + "\nAnswer with one threshold from the table.")
+              + self.evidence() + "\n(Numbers made up for this exercise.)\nAnswer with one threshold from the table.")
 
 
 q1 = ConfusionRates()

@@ -361,6 +361,7 @@ def _shortcut_options() -> dict:
 
 class ShortcutEvidence(Choice):
     title = "what the explanations and the occlusion test show"
+    scripted = True
     names = ("follows",)
     lesson = LESSON + ": the sections on the sanity checks, heat share and the occlusion test"
     question = ("Two models of the same architecture: A trained on clean tiles, B on tiles where a small square "

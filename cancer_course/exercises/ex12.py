@@ -362,6 +362,7 @@ def _card_options() -> dict:
 
 class CardClaims(Choice):
     title = "what a model card may claim"
+    scripted = True
     names = ("claims",)
     lesson = LESSON + ": the model-card section (what a card claims, and its limits)"
     question = "An evaluation measured the following. Which statements may the model card make?"
