@@ -31,7 +31,10 @@ __all__ = [
     "accuracy",
     "balanced_accuracy",
     "batchnorm_layers",
+    "collapsed",
     "diagnose",
+    "has_symptom",
+    "is_fix",
     "group_metrics",
     "majority_rate",
     "modality_only_auc",
@@ -41,6 +44,7 @@ __all__ = [
     "prior_corrected",
     "ranking_gap",
     "recalibrate_batchnorm",
+    "score_set",
     "verdict",
 ]
 
@@ -213,103 +217,133 @@ def paired_bootstrap(statistic: Callable[..., float], arrays: Sequence, n_boot: 
 
 
 # ---------------------------------------------------------------- all of it, for one trained model
-def _difference(statistic_a, statistic_b):
-    return lambda *arrays: statistic_a(*arrays) - statistic_b(*arrays)
+COLLAPSED = 0.95  # a model that calls at least this share of a set one class has collapsed to it
 
 
-def diagnose(model, train_ds, val_ds, train_groups, val_groups, recalibrate_on, *,
-             weighted_prevalence: float = 0.5, n_boot: int = 500, seed: int = 0) -> dict:
-    """Every measurement of lesson 07's experiment for one trained model, with 95% intervals.
+def _operating_point(y, p, threshold, boot: dict) -> dict:
+    """At one threshold: the share called malignant, accuracy minus the majority rate, balanced accuracy."""
+    return {"called_malignant": float(np.mean(p >= threshold)),
+            "deficit": paired_bootstrap(lambda a, b: accuracy(a, b, threshold) - majority_rate(a), [y, p], **boot),
+            "balanced_accuracy": paired_bootstrap(lambda a, b: balanced_accuracy(a, b, threshold), [y, p], **boot)}
 
-    `train_ds` and `val_ds` are unshuffled, unaugmented batches of (images, labels); the groups
-    are the modality of each image, in the same order; `recalibrate_on` are training batches for
-    :func:`recalibrate_batchnorm`. `weighted_prevalence` is the class balance the loss saw (0.5
-    with balanced class weights). Intervals resample the validation images (paired: before and
-    after a correction are scored on the same resampled images).
+
+def score_set(y, p, p_batchnorm, groups, train_y, train_groups, *, weighted_prevalence: float = 0.5,
+              n_boot: int = 300, seed: int = 0) -> dict:
+    """Every measurement of lesson 07's experiment on one validation set, with 95% intervals.
+
+    `p` are the model's probabilities, `p_batchnorm` those after :func:`recalibrate_batchnorm`;
+    `groups` the modality of each image; `train_y`/`train_groups` the training labels and
+    modalities (for the modality-only predictor). `weighted_prevalence` is the class balance the
+    loss saw (0.5 with balanced class weights). The intervals resample the set's images within each
+    class. Three operating points are scored the same way: the model at 0.5 ("model"), the prior
+    correction to the set's balance ("prior"), the threshold that calls the set's share malignant
+    ("threshold"), and the re-estimated BatchNorm at 0.5 ("batchnorm").
     """
-    ty, tp = predict_probabilities(model, train_ds)
-    vy, vp = predict_probabilities(model, val_ds)
-    _, vp_bn = predict_probabilities(recalibrate_batchnorm(model, recalibrate_on), val_ds)
-    prevalence = float(vy.mean())
-    corrected = prior_corrected(vp, weighted_prevalence, prevalence)
-    boot = dict(n_boot=n_boot, seed=seed, strata=vy)
-
-    def matched(y, p):
-        return accuracy(y, p, prevalence_matched_threshold(p, prevalence))
-
-    def modality_auc(y, g):
-        return modality_only_auc(train_groups, ty, g, y)
-
-    vg = np.asarray(val_groups)
+    y, p = _as_arrays(y, p)
+    p_batchnorm, groups = np.asarray(p_batchnorm, dtype=np.float64), np.asarray(groups)
+    prevalence = float(y.mean())
+    boot = dict(n_boot=n_boot, seed=seed, strata=y)
+    corrected = prior_corrected(p, weighted_prevalence, prevalence)
     return {
-        "n_val": int(vy.size), "val_prevalence": prevalence, "train_prevalence": float(ty.mean()),
-        "majority": majority_rate(vy),
-        "called_malignant": float(np.mean(vp >= 0.5)),
-        "accuracy": paired_bootstrap(accuracy, [vy, vp], **boot),
-        "below_majority": paired_bootstrap(lambda y, p: accuracy(y, p) - majority_rate(y), [vy, vp], **boot),
-        "val_auc": paired_bootstrap(auc, [vy, vp], **boot),
-        "train_auc": auc(ty, tp),
-        "balanced_accuracy": paired_bootstrap(balanced_accuracy, [vy, vp], **boot),
-        # each correction: the accuracy it gains on the same images
-        "prior_gain": paired_bootstrap(lambda y, a, b: accuracy(y, b) - accuracy(y, a), [vy, vp, corrected], **boot),
-        "threshold_gain": paired_bootstrap(lambda y, p: matched(y, p) - accuracy(y, p), [vy, vp], **boot),
-        "batchnorm_gain": paired_bootstrap(lambda y, a, b: accuracy(y, b) - accuracy(y, a), [vy, vp, vp_bn], **boot),
-        "called_malignant_after_prior": float(np.mean(corrected >= 0.5)),
-        "called_malignant_after_batchnorm": float(np.mean(vp_bn >= 0.5)),
-        "groups": group_metrics(vy, vp, vg),
-        "modality_only_auc": paired_bootstrap(modality_auc, [vy, vg], **boot),
-        "auc_over_modality": paired_bootstrap(lambda y, p, g: auc(y, p) - modality_auc(y, g), [vy, vp, vg], **boot),
+        "n": int(y.size), "prevalence": prevalence, "majority": majority_rate(y),
+        "auc": paired_bootstrap(auc, [y, p], **boot),
+        "model": _operating_point(y, p, 0.5, boot),
+        "prior": _operating_point(y, corrected, 0.5, boot),
+        "threshold": _operating_point(y, p, prevalence_matched_threshold(p, prevalence), boot),
+        "batchnorm": _operating_point(y, p_batchnorm, 0.5, boot),
+        "groups": group_metrics(y, p, groups),
+        "modality_only_auc": modality_only_auc(train_groups, train_y, groups, y),
     }
 
 
-def _ci(m: dict, digits: int = 2) -> str:
-    return f"{m['value']:+.{digits}f} [{m['low']:+.{digits}f}, {m['high']:+.{digits}f}]"
+def diagnose(model, train_ds, train_groups, sets: dict, recalibrate_on, **options) -> dict:
+    """:func:`score_set` for every validation set of one trained model, and its training AUC.
 
-
-def verdict(results: list[dict], min_val: int = 150) -> list[str]:
-    """Sentences computed from :func:`diagnose` results (one per training seed).
-
-    An effect counts when its 95% interval excludes zero in every seed; "weak" when it does in
-    some seeds only. With fewer than `min_val` validation images nothing is concluded.
+    `train_ds` and each set's dataset are unshuffled, unaugmented batches of (images, labels);
+    ``sets`` maps a name to ``(dataset, modalities)``; `recalibrate_on` are training batches for
+    :func:`recalibrate_batchnorm`. `options` go to :func:`score_set`.
     """
+    train_y, train_p = predict_probabilities(model, train_ds)
+    fixed = recalibrate_batchnorm(model, recalibrate_on)
+    scores = {}
+    for name, (dataset, groups) in sets.items():
+        y, p = predict_probabilities(model, dataset)
+        _, p_batchnorm = predict_probabilities(fixed, dataset)
+        scores[name] = score_set(y, p, p_batchnorm, groups, train_y, train_groups, **options)
+    return {"train_auc": auc(train_y, train_p), "sets": scores}
+
+
+# ---------------------------------------------------------------- the verdict
+def has_symptom(s: dict) -> bool:
+    """The original's symptom on a set: accuracy at 0.5 below the majority rate and AUC above 0.5,
+    both by their 95% intervals."""
+    return s["model"]["deficit"]["high"] < 0 and s["auc"]["low"] > 0.5
+
+
+def collapsed(point: dict) -> bool:
+    """Calls (nearly) every image one class: at least :data:`COLLAPSED` of them, either way."""
+    return not 1 - COLLAPSED < point["called_malignant"] < COLLAPSED
+
+
+def is_fix(point: dict) -> bool:
+    """A correction removes the deficit only if it reaches the majority rate (by its interval) while
+    still telling the classes apart (balanced accuracy above 0.5 by its interval). Calling every
+    image the majority class reaches the majority rate with balanced accuracy 0.5: not a fix."""
+    return point["deficit"]["high"] >= 0 and point["balanced_accuracy"]["low"] > 0.5
+
+
+def _count(hits: int, total: int) -> str:
+    return f"{hits} of {total}" + (" (weak evidence)" if 0 < hits < total else "")
+
+
+def verdict(results: list[dict], min_n: int = 150) -> list[str]:
+    """Sentences computed from :func:`diagnose` results (one per training seed), each with how many
+    runs support it. With fewer than `min_n` images in a set nothing is concluded."""
     if not results:
         raise ValueError("verdict needs the diagnose() result of at least one trained model.")
-    n = len(results)
-    lines = [f"{n} training run(s), {results[0]['n_val']} validation images each."]
-    if min(r["n_val"] for r in results) < min_val:
-        return lines + [f"Too few validation images to tell (fewer than {min_val}): every interval is wide. "
-                        "Run the lesson in the laptop profile."]
-
-    def reproduces(r) -> bool:
-        return r["below_majority"]["high"] < 0 and r["val_auc"]["low"] > 0.5
-
-    symptom = [r for r in results if reproduces(r)]
-    k = len(symptom)
-    lines.append(f"Symptom (accuracy at 0.5 below the majority rate, AUC above 0.5, both by their intervals): "
-                 f"reproduced in {k} of {n} runs{' (weak evidence)' if 0 < k < n else ''}.")
-    if not symptom:
+    n, names = len(results), list(results[0]["sets"])
+    sizes = ", ".join(f"{k} ({results[0]['sets'][k]['n']} images, {results[0]['sets'][k]['prevalence']:.0%} "
+                      "malignant)" for k in names)
+    lines = [f"{n} training run(s); validation sets: {sizes}."]
+    if min(s["n"] for r in results for s in r["sets"].values()) < min_n:
+        return lines + [f"Too few tiles to tell (a set has fewer than {min_n} images) and "
+                        f"{'too few seeds' if n < 3 else 'wide intervals'}: run the lesson in the laptop profile."]
+    cases = [(r, k) for r in results for k in names if has_symptom(r["sets"][k])]
+    per_set = ", ".join(f"on '{k}' in {sum(has_symptom(r['sets'][k]) for r in results)} of {n}" for k in names)
+    lines.append(f"Symptom (accuracy at 0.5 below the majority rate, AUC above 0.5, both by their intervals): {per_set}.")
+    if not cases:
         return lines + ["Without the symptom there is nothing to explain: no explanation is tested."]
-
-    def strength(test) -> str:
-        hits = sum(bool(test(r)) for r in symptom)
-        if hits == k:
-            return f"in all {k} run(s) with the symptom"
-        return f"in {hits} of the {k} run(s) with the symptom" + (" (weak evidence)" if hits else "")
-
-    lines.append("(a) memorisation - training AUC above validation AUC by more than 0.05: "
-                 f"{strength(lambda r: r['train_auc'] - r['val_auc']['high'] > 0.05)}.")
-    for key, name, called in (
-            ("prior_gain", "(b) prior shift - probabilities corrected for the validation balance", "called_malignant_after_prior"),
-            ("threshold_gain", "    the threshold matched to the validation balance", None),
-            ("batchnorm_gain", "(c) BatchNorm - moving averages re-estimated on training images", "called_malignant_after_batchnorm")):
-        fixed = strength(lambda r, key=key: r[key]["low"] > 0 and r["accuracy"]["value"] + r[key]["value"] >= r["majority"])
-        helped = strength(lambda r, key=key: r[key]["low"] > 0)
-        share = "" if called is None else (f"; it then calls {np.mean([r[called] for r in symptom]):.0%} of the images "
-                                           "malignant on average")
-        lines.append(f"{name}: accuracy up to the majority rate or above {fixed}; up at all {helped}{share}.")
-    lines.append("(d) modality mix - the modality alone ranks as well as the model (AUC within 0.05): "
-                 f"{strength(lambda r: r['modality_only_auc']['low'] > 0.5 and r['auc_over_modality']['high'] < 0.05)}.")
-    lines.append("This is what the course's controlled experiment can produce; it is not the cause of the original "
+    k = len(cases)
+    memorised = sum(r["train_auc"] - r["sets"][names[0]]["auc"]["high"] > 0.05 for r in results)
+    lines.append(f"(a) memorisation - training AUC above '{names[0]}' AUC by more than 0.05, both in inference "
+                 f"mode: {_count(memorised, n)} runs. It would lower every set alike.")
+    stuck = [r for r in results if all(collapsed(s["model"]) for s in r["sets"].values())]
+    unstuck = sum(not any(collapsed(s["batchnorm"]) for s in r["sets"].values()) for r in stuck)
+    lines.append(f"(c) BatchNorm - at 0.5 the model called at least {COLLAPSED:.0%} of every set one class in "
+                 f"{_count(len(stuck), n)} runs; re-estimating the moving averages ended that in "
+                 f"{unstuck} of those {len(stuck)}.")
+    minority = sum((s["model"]["called_malignant"] >= 0.5) != (s["prevalence"] >= 0.5)
+                   for r, name in cases for s in [r["sets"][name]])
+    lines.append(f"(b) prior shift - where the symptom appeared ({k} set(s) x run(s)), the model mostly called "
+                 f"the set's minority class in {_count(minority, k)}: the deficit is the gap between the class "
+                 "the model calls and the class the set holds most.")
+    for key, label in (("prior", "probabilities corrected to the set's balance"),
+                       ("threshold", "the threshold matched to the set's balance"),
+                       ("batchnorm", "BatchNorm re-estimated")):
+        fixed = sum(is_fix(r["sets"][name][key]) for r, name in cases)
+        lines.append(f"    {label}: reached the majority rate while telling the classes apart (balanced "
+                     f"accuracy above 0.5) in {_count(fixed, k)}; calling every image the majority class does not count.")
+    shortcut = sum(r["sets"][name]["auc"]["low"] - 0.05 <= r["sets"][name]["modality_only_auc"]
+                   for r, name in cases)
+    lines.append(f"(d) modality mix - the modality alone ranks as well as the model (its AUC within 0.05 of the "
+                 f"model's interval) in {_count(shortcut, k)}"
+                 + (": there the AUC above 0.5 comes from the modality, not the tissue." if 2 * shortcut > k else "."))
+    if memorised == 0 and 2 * unstuck > n and 2 * minority > k:
+        lines.append("In most runs here the symptom is a collapse to one class that BatchNorm re-estimation undoes, "
+                     "meeting a set whose majority is the other class (a prior shift), not memorisation.")
+    else:
+        lines.append("The runs do not agree on one explanation: no cause is supported by most of them.")
+    lines.append("This is what the course's controlled experiment shows; it is not the cause of the original "
                  "system's curves: its two published epochs hold none of these measurements and cannot tell the "
                  "explanations apart.")
     return lines

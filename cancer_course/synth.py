@@ -781,16 +781,17 @@ def with_confounder(root: str | Path, kind: str, profile: str | None = None) -> 
 # Two modalities under one label (lesson 07): the original system pooled five
 # --------------------------------------------------------------------------------------------
 
-MODALITY_VERSION = "two-modality-1"
+MODALITY_VERSION = "two-modality-2"
 MODALITIES = ("tissue", "grey")  # the tiles as they are; a second modality made from them
-# Per split and modality: (share of the split's tiles, malignant fraction). As in the original
-# system, about 70% of training is malignant (class weights near {0: 1.67, 1: 0.71}); validation
-# has about the same overall balance but another mix: mostly the second modality, and each
-# modality with another class balance than in training.
-SEED_LIKE_MIX = {
-    "train": {"tissue": (0.5, 0.85), "grey": (0.5, 0.55)},
-    "validation": {"tissue": (0.3, 0.9), "grey": (0.7, 0.6)},
-    "test": {"tissue": (0.5, 0.5), "grey": (0.5, 0.5)},
+# Each set of the copy: (the source split its tiles come from, {modality: (share of the set, malignant
+# fraction)}). Training is about 70% malignant, as in the original system (class weights near
+# {0: 1.67, 1: 0.71}), and the second modality carries most of the malignant tiles. "matched" has the
+# training mix; "shifted" the opposite class balance (30% malignant: the training split's minority is
+# its majority), the grey tiles still the more malignant ones. Each set comes from its own source split.
+SHIFT_EXPERIMENT = {
+    "train": ("train", {"tissue": (0.5, 0.5), "grey": (0.5, 0.9)}),
+    "matched": ("validation", {"tissue": (0.5, 0.5), "grey": (0.5, 0.9)}),
+    "shifted": ("test", {"tissue": (0.5, 0.1), "grey": (0.5, 0.5)}),
 }
 
 
@@ -805,7 +806,7 @@ def second_modality(tile: np.ndarray) -> np.ndarray:
 def modality_counts(n_benign: int, n_malignant: int, mix: dict) -> dict[str, dict[str, int]]:
     """How many benign and malignant tiles each modality gets from a split of the source.
 
-    ``mix`` maps each modality to (share of tiles, malignant fraction); the split is made as
+    ``mix`` maps each modality to (share of tiles, malignant fraction); the set is made as
     large as the source's tiles of each class allow (no tile is used twice).
     """
     shares = sum(share for share, _ in mix.values())
@@ -821,29 +822,31 @@ def modality_counts(n_benign: int, n_malignant: int, mix: dict) -> dict[str, dic
     return counts
 
 
-def two_modality_copy(root: str | Path, image_size: int, mix: dict | None = None, dest: str | Path | None = None,
+def two_modality_copy(root: str | Path, image_size: int, sets: dict | None = None, dest: str | Path | None = None,
                       seed: int = 0, progress: bool | None = None) -> Path:
     """A copy of any dataset in the course layout as two modalities under one label.
 
-    Each split's tiles are divided between ``tissue`` (unchanged) and ``grey``
-    (:func:`second_modality`), each modality with its own share of the split and its own class
-    balance (``mix``, default :data:`SEED_LIKE_MIX`); tiles left over are not copied. The
-    manifest's ``modalities`` maps every file (``split/class/name.png``) to its modality, which
-    :func:`read_modalities` reads. Lives in ``config.data_dir()/two-modality-<hash>`` unless
-    `dest` is given, and is reused while its manifest matches. The source is never modified.
+    ``sets`` (default :data:`SHIFT_EXPERIMENT`) maps each set of the copy to the source split its
+    tiles come from and its mix: per modality, its share of the set and its malignant fraction.
+    ``tissue`` tiles are copied as they are, ``grey`` ones get :func:`second_modality`. Every set
+    draws from its own source split, so no tile is in two sets; tiles left over are not copied.
+    Files go to ``SET/CLASS/MODALITY-NAME.png``; :func:`modality_set` lists a set's files, labels
+    and modalities. Lives in ``config.data_dir()/two-modality-<hash>`` unless `dest` is given, and
+    is reused while its manifest matches. The source is never modified.
     """
     from . import config
     from .data import scan_folder
 
-    mix = SEED_LIKE_MIX if mix is None else mix
+    sets = SHIFT_EXPERIMENT if sets is None else sets
     root = Path(root).expanduser().resolve()
     scan = scan_folder(root, verify=False)
-    missing = [split for split in scan.files if split not in mix]
-    if missing or any(set(m) - set(MODALITIES) for m in mix.values()):
-        raise ValueError(f"mix needs every split of {root} ({', '.join(scan.files)}) and only the modalities "
-                         f"{MODALITIES}; got {mix}.")
+    sources = [source for source, _ in sets.values()]
+    if (set(sources) - set(scan.files) or len(set(sources)) < len(sources)
+            or any(set(mix) - set(MODALITIES) for _, mix in sets.values())):
+        raise ValueError(f"Each set needs its own source split among {', '.join(scan.files)} of {root}, and only "
+                         f"the modalities {MODALITIES}; got {sets}.")
     params = {"source": str(root), "image_size": int(image_size), "seed": int(seed), "counts": scan.counts,
-              "mix": {s: {m: list(v) for m, v in per.items()} for s, per in mix.items()}}
+              "sets": {name: [source, {m: list(v) for m, v in mix.items()}] for name, (source, mix) in sets.items()}}
     if dest is None:
         digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
         dest = config.data_dir() / f"two-modality-{digest}"
@@ -853,19 +856,20 @@ def two_modality_copy(root: str | Path, image_size: int, mix: dict | None = None
     manifest = read_manifest(out)
     if manifest and manifest.get("generator") == MODALITY_VERSION and manifest.get("parameters") == params:
         return out
-    jobs = []  # (split, source path, label, modality)
+    jobs = []  # (output name, source path, modality)
     counts = {}
-    for split, files in scan.files.items():
-        counts[split] = modality_counts(scan.counts[split]["benign"], scan.counts[split]["malignant"], mix[split])
+    for name, (source, mix) in sets.items():
+        counts[name] = modality_counts(scan.counts[source]["benign"], scan.counts[source]["malignant"], mix)
         for label, cls in enumerate(CLASSES):
-            paths = [path for path, lab in files if lab == label]
-            order = np.random.default_rng([seed, SPLITS.index(split), label]).permutation(len(paths))
+            paths = [path for path, lab in scan.files[source] if lab == label]
+            order = np.random.default_rng([seed, SPLITS.index(source), label]).permutation(len(paths))
             start = 0
-            for modality in mix[split]:
-                n = counts[split][modality][cls]
-                jobs += [(split, paths[i], label, modality) for i in order[start:start + n]]
+            for modality in mix:
+                n = counts[name][modality][cls]
+                jobs += [(f"{name}/{cls}/{modality}-{paths[i].stem}.png", paths[i], modality)
+                         for i in order[start:start + n]]
                 start += n
-            folder = out / split / cls
+            folder = out / name / cls
             if folder.exists():
                 shutil.rmtree(folder)
             folder.mkdir(parents=True)
@@ -875,12 +879,11 @@ def two_modality_copy(root: str | Path, image_size: int, mix: dict | None = None
 
         bar = tqdm(total=len(jobs), desc="two modalities", unit="image")
     modalities = {}
-    for split, path, label, modality in jobs:
+    for name, path, modality in jobs:
         with Image.open(path) as img:
             tile = np.asarray(img.convert("RGB").resize((image_size, image_size), Image.BILINEAR))
         if modality == "grey":
             tile = second_modality(tile)
-        name = f"{split}/{CLASSES[label]}/{modality}-{path.stem}.png"
         Image.fromarray(tile).save(out / name, compress_level=1)
         modalities[name] = modality
         if bar is not None:
@@ -892,18 +895,17 @@ def two_modality_copy(root: str | Path, image_size: int, mix: dict | None = None
     return out
 
 
-def read_modalities(root: str | Path, paths) -> np.ndarray:
-    """The modality of each of `paths` (files of a :func:`two_modality_copy`), from its manifest."""
+def modality_set(root: str | Path, name: str) -> tuple[list[Path], list[int], np.ndarray]:
+    """``(paths, labels, modalities)`` of one set of a :func:`two_modality_copy`, from its manifest."""
     root = Path(root)
     manifest = read_manifest(root)
     if not manifest or "modalities" not in manifest:
         raise ValueError(f"{root} has no manifest with modalities: make it with synth.two_modality_copy.")
-    table = manifest["modalities"]
-    names = [Path(p).resolve().relative_to(root.resolve()).as_posix() for p in paths]
-    unknown = [n for n in names if n not in table]
-    if unknown:
-        raise ValueError(f"{len(unknown)} file(s) are not in {root / 'manifest.json'}, e.g. {unknown[0]}.")
-    return np.array([table[n] for n in names])
+    files = sorted(f for f in manifest["modalities"] if f.split("/")[0] == name)
+    if not files:
+        raise ValueError(f"{root / 'manifest.json'} has no set {name!r}; it has {', '.join(manifest['counts'])}.")
+    return ([root / f for f in files], [CLASSES.index(f.split("/")[1]) for f in files],
+            np.array([manifest["modalities"][f] for f in files]))
 
 
 # --------------------------------------------------------------------------------------------

@@ -88,7 +88,7 @@ def _write_source(root, n=40, size=16):
     from PIL import Image
 
     rng = np.random.default_rng(0)
-    for split in ("train", "validation"):
+    for split in synth.SPLITS:
         for cls in synth.CLASSES:
             folder = root / split / cls
             folder.mkdir(parents=True)
@@ -104,33 +104,36 @@ def test_modality_counts_follow_the_mix():
         synth.modality_counts(10, 10, {"tissue": (0.5, 0.5)})
 
 
-def test_two_modality_copy_balances_and_appearance(tmp_path):
+def test_two_modality_copy_sets_are_disjoint_with_their_mixes(tmp_path):
     from PIL import Image
 
     src = tmp_path / "src"
     _write_source(src)
-    mix = {"train": {"tissue": (0.5, 0.8), "grey": (0.5, 0.4)}, "validation": {"tissue": (0.2, 0.9), "grey": (0.8, 0.5)}}
-    out = synth.two_modality_copy(src, 16, mix=mix, dest=tmp_path / "out")
-    files = sorted(p for p in out.rglob("*.png"))
-    groups = synth.read_modalities(out, files)
-    manifest = synth.read_manifest(out)
-    for split, per in mix.items():
-        for modality, (share, fraction) in per.items():
-            picked = [f for f, g in zip(files, groups) if g == modality and f.parts[-3] == split]
-            malignant = sum(f.parts[-2] == "malignant" for f in picked)
-            assert malignant == manifest["counts"][split][modality]["malignant"]
-            assert malignant / len(picked) == pytest.approx(fraction, abs=0.05)
-            total = sum(1 for f in files if f.parts[-3] == split)
-            assert len(picked) / total == pytest.approx(share, abs=0.05)
-    for f, g in zip(files, groups):
-        image = np.asarray(Image.open(f).convert("RGB")).astype(int)
-        grey = np.all(image[..., 0] == image[..., 1]) and np.all(image[..., 1] == image[..., 2])
-        assert grey == (g == "grey")
-    sources = {(f.parts[-3], f.stem.split("-", 1)[1]) for f in files}
-    assert len(sources) == len(files)  # no source tile used twice
-    assert synth.two_modality_copy(src, 16, mix=mix, dest=tmp_path / "out") == out  # reused
-    with pytest.raises(ValueError, match="every split"):
-        synth.two_modality_copy(src, 16, mix={"train": mix["train"]}, dest=tmp_path / "other")
+    out = synth.two_modality_copy(src, 16, dest=tmp_path / "out")  # the lesson's SHIFT_EXPERIMENT
+    sources = {}
+    for name, (source, mix) in synth.SHIFT_EXPERIMENT.items():
+        paths, labels, groups = synth.modality_set(out, name)
+        labels = np.array(labels)
+        assert all(p.parts[-3] == name for p in paths)
+        for modality, (share, fraction) in mix.items():
+            pick = groups == modality
+            assert labels[pick].mean() == pytest.approx(fraction, abs=0.06)
+            assert pick.mean() == pytest.approx(share, abs=0.06)
+        sources[name] = {(source, p.stem.split("-", 1)[1]) for p in paths}
+        assert len(sources[name]) == len(paths)  # no source tile used twice within a set
+        for p, g in zip(paths, groups):
+            image = np.asarray(Image.open(p).convert("RGB")).astype(int)
+            grey = np.all(image[..., 0] == image[..., 1]) and np.all(image[..., 1] == image[..., 2])
+            assert grey == (g == "grey")
+    assert not sources["matched"] & sources["shifted"] and not sources["train"] & sources["matched"]
+    matched, shifted = (np.mean(synth.modality_set(out, k)[1]) for k in ("matched", "shifted"))
+    assert matched > 0.6 and shifted < 0.4  # opposite majorities, as the lesson needs
+    assert synth.two_modality_copy(src, 16, dest=tmp_path / "out") == out  # reused
+    with pytest.raises(ValueError, match="own source split"):
+        synth.two_modality_copy(src, 16, sets={"a": ("train", {"tissue": (1.0, 0.5)}),
+                                               "b": ("train", {"grey": (1.0, 0.5)})}, dest=tmp_path / "other")
+    with pytest.raises(ValueError, match="no set 'nope'"):
+        synth.modality_set(out, "nope")
 
 
 def test_second_modality_inverts_and_greys():
@@ -141,27 +144,61 @@ def test_second_modality_inverts_and_greys():
     assert np.all(out == out[..., :1]) and out[4, 4, 0] == round(255 * 2 / 3)
 
 
-# ---------------------------------------------------------------- the verdict
-def _result(acc, majority=0.7, gain=0.4, auc_low=0.6, train_auc=0.7, val_auc_high=0.75, n_val=300):
-    ci = lambda v, lo, hi: {"value": v, "low": lo, "high": hi}  # noqa: E731
-    return {"n_val": n_val, "majority": majority, "accuracy": ci(acc, acc, acc),
-            "below_majority": ci(acc - majority, acc - majority - 0.03, acc - majority + 0.03),
-            "val_auc": ci(0.65, auc_low, val_auc_high), "train_auc": train_auc,
-            "prior_gain": ci(gain, gain - 0.05, gain + 0.05), "threshold_gain": ci(0.0, -0.05, 0.05),
-            "batchnorm_gain": ci(gain, gain - 0.05, gain + 0.05),
-            "called_malignant_after_prior": 1.0, "called_malignant_after_batchnorm": 0.7,
-            "modality_only_auc": ci(0.65, 0.6, 0.7), "auc_over_modality": ci(0.0, -0.04, 0.03)}
+# ---------------------------------------------------------------- one set's scores and the verdict
+def test_calling_everything_the_majority_class_is_not_a_fix():
+    rng = np.random.default_rng(0)
+    y = (rng.uniform(size=400) < 0.3).astype(int)
+    groups = np.where(rng.uniform(size=400) < 0.5, "tissue", "grey")
+    p = np.clip(0.55 + 0.05 * y + rng.normal(0, 0.02, 400), 0, 1)  # ranks well, but calls nearly all malignant
+    s = diagnosis.score_set(y, p, np.zeros(400), groups, y, groups, n_boot=100)
+    assert diagnosis.has_symptom(s) and diagnosis.collapsed(s["model"])
+    # "BN" here calls every image benign: the majority rate exactly, balanced accuracy 0.5
+    assert s["batchnorm"]["deficit"]["value"] == pytest.approx(0) and not diagnosis.is_fix(s["batchnorm"])
+    assert diagnosis.collapsed(s["batchnorm"])
+    # the threshold matched to the 30% balance keeps the ranking: a real fix
+    assert diagnosis.is_fix(s["threshold"])
+    assert s["modality_only_auc"] == pytest.approx(0.5, abs=0.1)  # groups drawn independently of y
 
 
-def test_verdict_is_computed_from_the_numbers():
-    lines = diagnosis.verdict([_result(0.3), _result(0.35)])
-    text = "\n".join(lines)
-    assert "reproduced in 2 of 2 runs" in text
-    assert "(a) memorisation" in text and "in 0 of the 2 run(s)" in text
-    assert "(c) BatchNorm" in text and "up to the majority rate or above in all 2" in text
+def _point(called, deficit, balanced=0.5):
+    ci = lambda v: {"value": v, "low": v - 0.03, "high": v + 0.03}  # noqa: E731
+    return {"called_malignant": called, "deficit": ci(deficit), "balanced_accuracy": ci(balanced)}
+
+
+def _set(prevalence, called, deficit, auc=0.7, bn_called=0.5, bn_deficit=0.0, modality_auc=0.5, n=300):
+    return {"n": n, "prevalence": prevalence, "majority": max(prevalence, 1 - prevalence),
+            "auc": {"value": auc, "low": auc - 0.05, "high": auc + 0.05},
+            "model": _point(called, deficit), "prior": _point(called, deficit),
+            "threshold": _point(prevalence, 0.0, 0.7), "batchnorm": _point(bn_called, bn_deficit, 0.7),
+            "groups": [], "modality_only_auc": modality_auc}
+
+
+def _run(called=1.0, train_auc=0.72, **shifted):
+    # a model that calls `called` of every image malignant: no deficit on the 70% malignant set
+    # when it calls malignant, 40 points below on the 30% malignant one
+    return {"train_auc": train_auc,
+            "sets": {"matched": _set(0.7, called, 0.0 if called > 0.5 else -0.4),
+                     "shifted": _set(0.3, called, -0.4 if called > 0.5 else 0.0, **shifted)}}
+
+
+def test_verdict_when_a_collapse_meets_the_shift():
+    text = "\n".join(diagnosis.verdict([_run(), _run(), _run(called=0.0)]))
+    assert "on 'matched' in 1 of 3, on 'shifted' in 2 of 3" in text
+    assert "(a) memorisation" in text and "0 of 3 runs" in text
+    assert "one class in 3 of 3 runs; re-estimating the moving averages ended that in 3 of those 3" in text
+    assert "minority class in 3 of 3" in text
+    assert "BatchNorm re-estimated: reached the majority rate" in text and "in 3 of 3" in text
+    assert "In most runs here the symptom is a collapse" in text
     assert "cannot tell the" in text
-    memorised = "\n".join(diagnosis.verdict([_result(0.3, train_auc=0.95), _result(0.3)]))
-    assert "in 1 of the 2 run(s) with the symptom (weak evidence)" in memorised
-    none = "\n".join(diagnosis.verdict([_result(0.75)]))
-    assert "reproduced in 0 of 1" in none and "no explanation is tested" in none
-    assert "Too few" in "\n".join(diagnosis.verdict([_result(0.3, n_val=40)]))
+
+
+def test_verdict_when_the_runs_disagree_or_memorise():
+    memorised = "\n".join(diagnosis.verdict([_run(train_auc=0.95), _run(called=0.6)]))
+    assert "1 of 2 (weak evidence) runs" in memorised
+    assert "do not agree on one explanation" in memorised
+    shortcut = "\n".join(diagnosis.verdict([_run(modality_auc=0.7)]))
+    assert "comes from the modality" in shortcut
+    none = "\n".join(diagnosis.verdict([{"train_auc": 0.7, "sets": {"matched": _set(0.7, 0.7, 0.05)}}]))
+    assert "in 0 of 1" in none and "no explanation is tested" in none
+    small = "\n".join(diagnosis.verdict([{"train_auc": 0.7, "sets": {"matched": _set(0.7, 1.0, 0.0, n=40)}}]))
+    assert "Too few tiles" in small and "too few seeds" in small
