@@ -153,6 +153,7 @@ class RecallAtSpecificity(Problem):
 class FocalLoss(Problem):
     title = "focal loss by hand"
     names = ("focal_loss",)
+    reimplements = ("cancer_course.training.loss_for",)
     lesson = LESSON + ": section 2, focal loss (training.compile_model(focal=True))"
     hints = (
         "Focal loss is cross-entropy multiplied by (1 - p_t) ** gamma, where p_t is the probability the model "
@@ -209,6 +210,7 @@ class FocalLoss(Problem):
 class BalancedBatches(Problem):
     title = "an oversampling pipeline that balances batches"
     names = ("balanced_batches",)
+    reimplements = ("cancer_course.experiments.oversampled",)
     lesson = LESSON + ": section 2, 'oversampled'"
     hints = (
         "Balanced batches need as many draws from the rare class as from the common one, however many images "
