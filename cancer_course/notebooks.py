@@ -243,7 +243,7 @@ def _cmd(args) -> int:
     from .cli import CourseError
 
     root = repo_root()
-    paths = [Path(p) for p in args.paths] or None
+    paths = [nb for p in map(Path, args.paths) for nb in (sorted(p.glob("*.ipynb")) if p.is_dir() else [p])] or None
     if args.action == "check":
         problems = check_all(root, paths)
         for p in problems:
@@ -270,5 +270,5 @@ def register_cli(sub) -> None:
     p.add_argument("action", choices=["check", "restamp", "strip", "refresh"],
                    help="check: conventions; restamp: Colab badges from pyproject; strip: outputs; "
                    "refresh: re-run and store the outputs of # NBVAL_CHECK_OUTPUT cells")
-    p.add_argument("paths", nargs="*", help="notebooks (default: all in notebooks/, solutions/, exercises/)")
+    p.add_argument("paths", nargs="*", help="notebooks or folders of them (default: all in notebooks/, solutions/, exercises/)")
     p.set_defaults(func=_cmd, needs_tensorflow=False)

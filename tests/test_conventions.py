@@ -114,3 +114,14 @@ def test_cli_check_fails_with_the_rule(fake_repo):
                             cwd=root, capture_output=True, text=True)
     assert result.returncode == 2
     assert f"notebooks/{LESSON.name}: [badge]" in result.stderr
+
+
+def test_cli_check_takes_a_folder(fake_repo):
+    root, path = fake_repo
+    ok = subprocess.run([sys.executable, "-m", "cancer_course", "notebooks", "check", str(path.parent)],
+                        cwd=root, capture_output=True, text=True)
+    assert ok.returncode == 0 and "1 notebooks follow the conventions" in ok.stdout, ok.stderr
+    _edit(path, lambda nb: nb["cells"][0].update(source="# Title only\n\nno badge"))
+    bad = subprocess.run([sys.executable, "-m", "cancer_course", "notebooks", "check", str(path.parent)],
+                         cwd=root, capture_output=True, text=True)
+    assert bad.returncode == 2 and f"notebooks/{LESSON.name}: [badge]" in bad.stderr
