@@ -157,18 +157,27 @@ class AtomicCheckpoint(keras.callbacks.Callback):
 
 def make_callbacks(save_path, log_path, *, learning_rate: float = 1e-3, decay_rate: float = 0.9,
                    patience: int = 10, monitor: str = "val_auc", mode: str = "max",
-                   reduce_on_plateau: bool = False, tensorboard_dir=None, append: bool = False,
-                   best: float | None = None) -> list:
-    """The reference recipe's callbacks, in the order that makes the CSV log complete."""
+                   reduce_on_plateau: bool = False, early_stopping: bool = True, tensorboard_dir=None,
+                   append: bool = False, best: float | None = None) -> list:
+    """The reference recipe's callbacks, in the order that makes the CSV log complete.
+
+    ``early_stopping=True`` (the recipe) stops after ``patience`` epochs without a better
+    ``monitor`` and restores the best epoch's weights; ``False`` runs every epoch and keeps the
+    last weights - what an experiment's baseline needs. ``save_path=None`` writes no checkpoint
+    (nothing to resume; an experiment that scores the model in memory saves that time).
+    """
     callbacks = []
     if reduce_on_plateau:
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
                                                            patience=max(1, patience // 3), min_lr=1e-6))
     else:
         callbacks.append(keras.callbacks.LearningRateScheduler(exponential_decay(learning_rate, decay_rate)))
-    callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience,
-                                                   restore_best_weights=True))
-    callbacks.append(AtomicCheckpoint(save_path, monitor=monitor, mode=mode, best=best, learning_rate=learning_rate))
+    if early_stopping:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience,
+                                                       restore_best_weights=True))
+    if save_path is not None:
+        callbacks.append(AtomicCheckpoint(save_path, monitor=monitor, mode=mode, best=best,
+                                          learning_rate=learning_rate))
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     callbacks.append(keras.callbacks.CSVLogger(str(log_path), append=append))
     if tensorboard_dir:
@@ -203,9 +212,13 @@ def fit(model: keras.Model, train_ds, val_ds, *, epochs: int, save_path, log_pat
     """Train with the course's callbacks; with ``resume=True`` continue from the last finished epoch.
 
     Returns ``(model, history)``; ``model`` carries the best weights (early stopping restores
-    them) and the best model is also on disk at ``save_path``.
+    them; with ``early_stopping=False`` it carries the last epoch's) and the best model is also on
+    disk at ``save_path`` (``None``: no checkpoint, no resume). ``callback_options`` go to
+    :func:`make_callbacks`.
     """
-    save_path = Path(save_path)
+    if save_path is None and resume:
+        raise ValueError("resume=True needs the save_path of the run to continue; it was None.")
+    save_path = Path(save_path) if save_path is not None else None
     initial_epoch, best = 0, None
     learning_rate = callback_options.pop("learning_rate", None)
     if learning_rate is None and not resume:

@@ -301,3 +301,28 @@ def test_mirrored_strategy_over_two_logical_cpus(tiny_root, tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     assert "MirroredStrategy: 2 replicas, global batch 16" in run.stdout
     assert load_course_model(tmp_path / "m.keras").output_shape == (None, 2)
+
+
+def test_early_stopping_and_the_checkpoint_only_when_asked(tmp_path):
+    def kinds(**options):
+        return [type(c) for c in training.make_callbacks(tmp_path / "m.keras", tmp_path / "log.csv", **options)]
+
+    recipe = training.make_callbacks(tmp_path / "m.keras", tmp_path / "log.csv", patience=4)
+    stopping = [c for c in recipe if isinstance(c, keras.callbacks.EarlyStopping)]
+    assert len(stopping) == 1 and stopping[0].restore_best_weights and stopping[0].patience == 4  # the default
+    assert training.AtomicCheckpoint in kinds()
+    assert keras.callbacks.EarlyStopping not in kinds(early_stopping=False)
+    assert keras.callbacks.LearningRateScheduler in kinds(early_stopping=False)
+    no_file = [type(c) for c in training.make_callbacks(None, tmp_path / "log.csv", early_stopping=False)]
+    assert training.AtomicCheckpoint not in no_file and keras.callbacks.CSVLogger in no_file
+    with pytest.raises(ValueError, match="resume=True needs the save_path"):
+        training.fit(None, None, None, epochs=1, save_path=None, log_path=tmp_path / "log.csv", resume=True)
+
+
+def test_without_early_stopping_the_last_epoch_is_kept(image_files, tmp_path):
+    ds = pipeline.from_files(*image_files, image_size=16, batch_size=8, shuffle=True, seed=0)
+    model = training.compile_model(_tiny_model(), learning_rate=0.05)
+    model, history = training.fit(model, ds, ds, epochs=3, save_path=None, log_path=tmp_path / "log.csv",
+                                  early_stopping=False, patience=1, verbose=0)
+    assert len(history.history["loss"]) == 3  # patience 1 would have stopped a flat curve; nothing stops here
+    assert not list(tmp_path.glob("*.keras"))  # no checkpoint was written
