@@ -9,14 +9,20 @@ possible cause, and each leaves its own trace:
 - **a prior shift**: validation has another class balance than the one the model was trained
   for, so the threshold 0.5 sits in the wrong place while the ranking (AUC) is fine -
   :func:`prior_corrected`, :func:`prevalence_matched_threshold`, :func:`balanced_accuracy`;
-- **BatchNorm statistics**: after a few hundred steps the moving averages that inference uses
+- **BatchNorm statistics**: after a few dozen steps the moving averages that inference uses
   (Keras momentum 0.99) have not settled, so predictions drift towards one class -
   :func:`recalibrate_batchnorm` re-estimates them and the model is scored again;
-- **a mix of modalities** under one label, each with its own look and class balance: the model
-  can learn the modality - :func:`group_metrics` and :func:`modality_only_auc`.
+- **a mix of modalities** under one label, each with its own look, and probably its own class
+  balance (the original does not report it): the model can learn the modality -
+  :func:`group_metrics`, the AUC within each modality, and :func:`modality_only_auc`.
 
-Every number comes with a paired bootstrap interval (:func:`paired_bootstrap`). Research and
-education only: not for clinical use.
+:func:`score_set` gives the AUCs (pooled and within each modality), accuracy minus the majority
+rate and balanced accuracy a 95% bootstrap interval (:func:`paired_bootstrap`; tiles resampled
+within each class, one trained model); :func:`diagnose` does the same for the training AUC. The
+shares called malignant, :func:`modality_only_auc` and :func:`group_metrics`' rows are plain
+values. The intervals resample tiles, not patients: tiles of one patient are alike, so they are
+too narrow where a set holds several tiles per patient. Research and education only: not for
+clinical use.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ __all__ = [
     "diagnose",
     "has_symptom",
     "is_fix",
+    "memorisation",
+    "within_modality",
     "group_metrics",
     "majority_rate",
     "modality_only_auc",
@@ -92,7 +100,8 @@ def prior_corrected(p, train_prevalence: float, target_prevalence: float) -> np.
 
 
 def prevalence_matched_threshold(p, prevalence: float) -> float:
-    """The threshold that calls a share `prevalence` of the images malignant (p >= threshold).
+    """The threshold that calls at least a share `prevalence` of the images malignant (p >= threshold;
+    more when values tie, as they do for a model that gives many images the same output).
 
     It needs only the class balance, not the labels of the images: the operating point a prior
     shift would have chosen if the model's ranking is right."""
@@ -127,7 +136,10 @@ def recalibrate_batchnorm(model, images_or_dataset, batch_size: int = 64):
     its starting value (mean 0, variance 1) still weighs 0.99^n (37% after 100 steps), and
     inference uses those averages. Here every batch is passed once in training mode with the
     momentum set so that the average is the plain mean over the batches (batch k gets weight
-    1/(k+1)). The weights are not changed; `model` itself is left as it was.
+    1/(k+1)). The weights are not changed; `model` itself is left as it was. Dropout is on during
+    these passes, as it was when the averages were first made in training (PyTorch's ``update_bn``
+    does the same). Pass training images without augmentation, and the re-estimate also removes the
+    gap between the statistics of augmented and clean images: two causes at once.
     """
     import keras
 
@@ -227,6 +239,19 @@ def _operating_point(y, p, threshold, boot: dict) -> dict:
             "balanced_accuracy": paired_bootstrap(lambda a, b: balanced_accuracy(a, b, threshold), [y, p], **boot)}
 
 
+def _modalities(y, p, groups, boot: dict) -> list[dict]:
+    """Per modality: its benign and malignant tiles and the model's AUC within it, with an interval
+    (None where the modality holds one class only)."""
+    rows = []
+    for name in sorted(set(groups.tolist())):
+        pick = groups == name
+        yg, pg = y[pick], p[pick]
+        both = 0 < yg.sum() < yg.size
+        rows.append({"group": name, "benign": int((yg == 0).sum()), "malignant": int(yg.sum()),
+                     "auc": paired_bootstrap(auc, [yg, pg], **{**boot, "strata": yg}) if both else None})
+    return rows
+
+
 def score_set(y, p, p_batchnorm, groups, train_y, train_groups, *, weighted_prevalence: float = 0.5,
               n_boot: int = 300, seed: int = 0) -> dict:
     """Every measurement of lesson 07's experiment on one validation set, with 95% intervals.
@@ -235,29 +260,34 @@ def score_set(y, p, p_batchnorm, groups, train_y, train_groups, *, weighted_prev
     `groups` the modality of each image; `train_y`/`train_groups` the training labels and
     modalities (for the modality-only predictor). `weighted_prevalence` is the class balance the
     loss saw (0.5 with balanced class weights). The intervals resample the set's images within each
-    class. Three operating points are scored the same way: the model at 0.5 ("model"), the prior
+    class. Four operating points are scored the same way: the model at 0.5 ("model"), the prior
     correction to the set's balance ("prior"), the threshold that calls the set's share malignant
-    ("threshold"), and the re-estimated BatchNorm at 0.5 ("batchnorm").
+    ("threshold"), and the re-estimated BatchNorm at 0.5 ("batchnorm", with its AUC). "modalities"
+    holds the model's AUC within each modality, with intervals.
     """
     y, p = _as_arrays(y, p)
     p_batchnorm, groups = np.asarray(p_batchnorm, dtype=np.float64), np.asarray(groups)
     prevalence = float(y.mean())
     boot = dict(n_boot=n_boot, seed=seed, strata=y)
     corrected = prior_corrected(p, weighted_prevalence, prevalence)
+    batchnorm = _operating_point(y, p_batchnorm, 0.5, boot)
+    batchnorm["auc"] = paired_bootstrap(auc, [y, p_batchnorm], **boot)
     return {
         "n": int(y.size), "prevalence": prevalence, "majority": majority_rate(y),
         "auc": paired_bootstrap(auc, [y, p], **boot),
         "model": _operating_point(y, p, 0.5, boot),
         "prior": _operating_point(y, corrected, 0.5, boot),
         "threshold": _operating_point(y, p, prevalence_matched_threshold(p, prevalence), boot),
-        "batchnorm": _operating_point(y, p_batchnorm, 0.5, boot),
+        "batchnorm": batchnorm,
         "groups": group_metrics(y, p, groups),
+        "modalities": _modalities(y, p, groups, boot),
         "modality_only_auc": modality_only_auc(train_groups, train_y, groups, y),
     }
 
 
 def diagnose(model, train_ds, train_groups, sets: dict, recalibrate_on, **options) -> dict:
-    """:func:`score_set` for every validation set of one trained model, and its training AUC.
+    """:func:`score_set` for every validation set of one trained model, and its training AUC
+    (as trained and after re-estimating BatchNorm, each with an interval).
 
     `train_ds` and each set's dataset are unshuffled, unaugmented batches of (images, labels);
     ``sets`` maps a name to ``(dataset, modalities)``; `recalibrate_on` are training batches for
@@ -265,15 +295,22 @@ def diagnose(model, train_ds, train_groups, sets: dict, recalibrate_on, **option
     """
     train_y, train_p = predict_probabilities(model, train_ds)
     fixed = recalibrate_batchnorm(model, recalibrate_on)
+    _, train_p_fixed = predict_probabilities(fixed, train_ds)
     scores = {}
     for name, (dataset, groups) in sets.items():
         y, p = predict_probabilities(model, dataset)
         _, p_batchnorm = predict_probabilities(fixed, dataset)
         scores[name] = score_set(y, p, p_batchnorm, groups, train_y, train_groups, **options)
-    return {"train_auc": auc(train_y, train_p), "sets": scores}
+    boot = {k: options[k] for k in ("n_boot", "seed") if k in options}
+    return {"train_auc": paired_bootstrap(auc, [train_y, train_p], strata=train_y, **boot),
+            "train_auc_batchnorm": paired_bootstrap(auc, [train_y, train_p_fixed], strata=train_y, **boot),
+            "sets": scores}
 
 
 # ---------------------------------------------------------------- the verdict
+MARGIN = 0.05  # a gap in AUC smaller than this counts as none: a choice, not a law
+
+
 def has_symptom(s: dict) -> bool:
     """The original's symptom on a set: accuracy at 0.5 below the majority rate and AUC above 0.5,
     both by their 95% intervals."""
@@ -286,64 +323,144 @@ def collapsed(point: dict) -> bool:
 
 
 def is_fix(point: dict) -> bool:
-    """A correction removes the deficit only if it reaches the majority rate (by its interval) while
-    still telling the classes apart (balanced accuracy above 0.5 by its interval). Calling every
-    image the majority class reaches the majority rate with balanced accuracy 0.5: not a fix."""
+    """A correction removes the deficit only if accuracy is no longer below the majority rate by its
+    interval while the classes are still told apart (balanced accuracy above 0.5 by its interval).
+    Calling every image the majority class scores the majority rate with balanced accuracy 0.5: no fix."""
     return point["deficit"]["high"] >= 0 and point["balanced_accuracy"]["low"] > 0.5
+
+
+def memorisation(train_auc: dict, val_auc: dict, margin: float = MARGIN) -> str:
+    """'memorised' when training AUC exceeds validation AUC by more than `margin` even at the
+    intervals' near ends; 'ruled out' when the gap is below `margin` even at their far ends;
+    'undecided' otherwise (the intervals are too wide to tell)."""
+    if train_auc["low"] - val_auc["high"] > margin:
+        return "memorised"
+    if train_auc["high"] - val_auc["low"] < margin:
+        return "ruled out"
+    return "undecided"
+
+
+def within_modality(rows: list[dict]) -> str:
+    """From :func:`score_set`'s "modalities": 'tissue too' when the AUC within some modality is
+    above 0.5 by its interval (the model ranks tiles of one look); 'modality only' when every
+    interval contains 0.5; 'unclear' otherwise (e.g. a modality holds one class only)."""
+    intervals = [row["auc"] for row in rows]
+    if any(a is not None and a["low"] > 0.5 for a in intervals):
+        return "tissue too"
+    if intervals and all(a is not None and a["low"] <= 0.5 <= a["high"] for a in intervals):
+        return "modality only"
+    return "unclear"
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return a["low"] <= b["high"] and b["low"] <= a["high"]
 
 
 def _count(hits: int, total: int) -> str:
     return f"{hits} of {total}" + (" (weak evidence)" if 0 < hits < total else "")
 
 
-def verdict(results: list[dict], min_n: int = 150) -> list[str]:
+def _table(results: list[dict], matched: str) -> tuple[list[dict], list[dict]]:
+    """One row of yes/no answers per run, and one per (run, set)."""
+    runs, cases = [], []
+    for i, r in enumerate(results):
+        sets = r["sets"]
+        others = [k for k in sets if k != matched]
+        runs.append({
+            "memorisation": memorisation(r["train_auc_batchnorm"], sets[matched]["batchnorm"]["auc"]),
+            "stuck": all(collapsed(s["model"]) for s in sets.values()),
+            "unstuck": not any(collapsed(s["batchnorm"]) for s in sets.values()),
+            "backwards": any(s["auc"]["high"] < 0.5 for s in sets.values()),
+            "auc_equal": all(_overlap(sets[matched]["auc"], sets[k]["auc"]) for k in others),
+            "auc_equal_bn": all(_overlap(sets[matched]["batchnorm"]["auc"], sets[k]["batchnorm"]["auc"])
+                                for k in others),
+        })
+        for name, s in sets.items():
+            cases.append({"run": i, "set": name, "symptom": has_symptom(s),
+                          "minority": (s["model"]["called_malignant"] >= 0.5) != (s["prevalence"] >= 0.5),
+                          "prior": is_fix(s["prior"]), "threshold": is_fix(s["threshold"]),
+                          "batchnorm": is_fix(s["batchnorm"]), "modality": within_modality(s["modalities"])})
+    return runs, cases
+
+
+def verdict(results: list[dict], matched: str = "matched", min_n: int = 150) -> list[str]:
     """Sentences computed from :func:`diagnose` results (one per training seed), each with how many
-    runs support it. With fewer than `min_n` images in a set nothing is concluded."""
+    runs support it. `matched` names the set with the training mix. With fewer than `min_n` images
+    in a set nothing is concluded."""
     if not results:
         raise ValueError("verdict needs the diagnose() result of at least one trained model.")
     n, names = len(results), list(results[0]["sets"])
-    sizes = ", ".join(f"{k} ({results[0]['sets'][k]['n']} images, {results[0]['sets'][k]['prevalence']:.0%} "
-                      "malignant)" for k in names)
+    if matched not in names:
+        raise ValueError(f"verdict(matched={matched!r}): the results have the sets {names}; name the one "
+                         "with the training mix.")
+    first = results[0]["sets"]
+    sizes = ", ".join(f"{k} ({first[k]['n']} images, {first[k]['prevalence']:.0%} malignant)" for k in names)
     lines = [f"{n} training run(s); validation sets: {sizes}."]
     if min(s["n"] for r in results for s in r["sets"].values()) < min_n:
         return lines + [f"Too few tiles to tell (a set has fewer than {min_n} images) and "
                         f"{'too few seeds' if n < 3 else 'wide intervals'}: run the lesson in the laptop profile."]
-    cases = [(r, k) for r in results for k in names if has_symptom(r["sets"][k])]
-    per_set = ", ".join(f"on '{k}' in {sum(has_symptom(r['sets'][k]) for r in results)} of {n}" for k in names)
+    runs, rows = _table(results, matched)
+    cases = [c for c in rows if c["symptom"]]
+    per_set = ", ".join(f"on '{k}' in {sum(c['symptom'] for c in rows if c['set'] == k)} of {n}" for k in names)
     lines.append(f"Symptom (accuracy at 0.5 below the majority rate, AUC above 0.5, both by their intervals): {per_set}.")
     if not cases:
         return lines + ["Without the symptom there is nothing to explain: no explanation is tested."]
     k = len(cases)
-    memorised = sum(r["train_auc"] - r["sets"][names[0]]["auc"]["high"] > 0.05 for r in results)
-    lines.append(f"(a) memorisation - training AUC above '{names[0]}' AUC by more than 0.05, both in inference "
-                 f"mode: {_count(memorised, n)} runs. It would lower every set alike.")
-    stuck = [r for r in results if all(collapsed(s["model"]) for s in r["sets"].values())]
-    unstuck = sum(not any(collapsed(s["batchnorm"]) for s in r["sets"].values()) for r in stuck)
+    count = lambda key, value=True, among=cases: sum(c[key] == value for c in among)  # noqa: E731
+
+    verdicts = [r["memorisation"] for r in runs]
+    lines.append(f"(a) memorisation - training vs '{matched}' AUC, both in inference mode after re-estimating "
+                 f"BatchNorm (before it, a collapsed model's rankings are unreliable): training ahead by more than "
+                 f"{MARGIN} by both intervals in {verdicts.count('memorised')}, a gap below {MARGIN} even at the "
+                 f"intervals' ends (ruled out) in {verdicts.count('ruled out')}, undecided in "
+                 f"{verdicts.count('undecided')} of {n} runs. Memorisation would lower every set alike.")
+    lines.append(f"(b) prior shift - AUC '{matched}' vs the other set(s): equal within their intervals in "
+                 f"{count('auc_equal', among=runs)} of {n} runs as trained, {count('auc_equal_bn', among=runs)} "
+                 f"of {n} after re-estimating BatchNorm (a pure prior shift moves no AUC). Where the symptom "
+                 f"appeared ({k} set(s) x run(s)) the model called mostly the set's minority class in "
+                 f"{count('minority')} (this follows from the symptom itself). The deficit removed - accuracy no "
+                 "longer below the majority rate by its interval, balanced accuracy above 0.5 by its interval - by:")
+    for key, label in (("prior", "probabilities corrected to the set's balance"),
+                       ("threshold", "a threshold matched to the set's balance"),
+                       ("batchnorm", "BatchNorm re-estimated")):
+        lines.append(f"    {label}: {_count(count(key), k)}")
+    stuck = [r for r in runs if r["stuck"]]
+    after = [f"{s['batchnorm']['auc']['value']:.2f}" for r in results for s in r["sets"].values()
+             if s["auc"]["high"] < 0.5]
     lines.append(f"(c) BatchNorm - at 0.5 the model called at least {COLLAPSED:.0%} of every set one class in "
                  f"{_count(len(stuck), n)} runs; re-estimating the moving averages ended that in "
-                 f"{unstuck} of those {len(stuck)}.")
-    minority = sum((s["model"]["called_malignant"] >= 0.5) != (s["prevalence"] >= 0.5)
-                   for r, name in cases for s in [r["sets"][name]])
-    lines.append(f"(b) prior shift - where the symptom appeared ({k} set(s) x run(s)), the model mostly called "
-                 f"the set's minority class in {_count(minority, k)}: the deficit is the gap between the class "
-                 "the model calls and the class the set holds most.")
-    for key, label in (("prior", "probabilities corrected to the set's balance"),
-                       ("threshold", "the threshold matched to the set's balance"),
-                       ("batchnorm", "BatchNorm re-estimated")):
-        fixed = sum(is_fix(r["sets"][name][key]) for r, name in cases)
-        lines.append(f"    {label}: reached the majority rate while telling the classes apart (balanced "
-                     f"accuracy above 0.5) in {_count(fixed, k)}; calling every image the majority class does not count.")
-    shortcut = sum(r["sets"][name]["auc"]["low"] - 0.05 <= r["sets"][name]["modality_only_auc"]
-                   for r, name in cases)
-    lines.append(f"(d) modality mix - the modality alone ranks as well as the model (its AUC within 0.05 of the "
-                 f"model's interval) in {_count(shortcut, k)}"
-                 + (": there the AUC above 0.5 comes from the modality, not the tissue." if 2 * shortcut > k else "."))
-    if memorised == 0 and 2 * unstuck > n and 2 * minority > k:
-        lines.append("In most runs here the symptom is a collapse to one class that BatchNorm re-estimation undoes, "
-                     "meeting a set whose majority is the other class (a prior shift), not memorisation.")
+                 f"{count('unstuck', among=stuck)} of those {len(stuck)}. Ranked backwards (AUC below 0.5 by its "
+                 f"interval) on some set in {count('backwards', among=runs)} of {n} runs"
+                 + (f"; after re-estimation those AUCs are {', '.join(after)}." if after else "."))
+    modality_only, tissue = count("modality", "modality only"), count("modality", "tissue too")
+    smallest = min(((m[c], c, m["group"], name) for r in results for name, s in r["sets"].items()
+                    for m in s["modalities"] for c in ("benign", "malignant")))
+    lines.append(f"(d) modality mix - within each modality, every AUC interval contains 0.5 (the ranking comes "
+                 f"from the modality only) in {_count(modality_only, k)}; some modality ranked above 0.5 by its "
+                 f"interval (the tissue counts too) in {_count(tissue, k)}. A predictor that knows only the "
+                 f"modality scores {first[names[0]]['modality_only_auc']:.2f} by design. Smallest cell: "
+                 f"{smallest[0]} {smallest[1]} tiles of '{smallest[2]}' in '{smallest[3]}'"
+                 + (": its interval is wide." if smallest[0] < 30 else "."))
+    bn_fixed = count("batchnorm")
+    if 2 * bn_fixed > k:
+        text = ("In most cases here the symptom is a collapse to one class that BatchNorm re-estimation undoes; "
+                "it shows only on a set whose majority is the other class. ")
+        if 2 * verdicts.count("ruled out") > n:
+            text += "It is not memorisation: (a) ruled that out in most runs. "
+        else:
+            text += "Memorisation is not ruled out: (a) did not exclude it in most runs. "
+        text += (f"Correcting the probabilities removed the deficit in {count('prior')} of {k}; a threshold at the "
+                 f"set's balance in {count('threshold')} of {k} - which does not show that the ranking uses the "
+                 "tissue: it would help a modality-only predictor too. ")
+        text += ("Within the modalities the model ranked the tissue in most cases."
+                 if 2 * tissue > k else "Within the modalities the ranking came from the modality only in most "
+                 "cases." if 2 * modality_only > k else "Whether it ranked the tissue within a modality is "
+                 "not settled by most cases.")
+        lines.append(text)
     else:
-        lines.append("The runs do not agree on one explanation: no cause is supported by most of them.")
-    lines.append("This is what the course's controlled experiment shows; it is not the cause of the original "
-                 "system's curves: its two published epochs hold none of these measurements and cannot tell the "
+        lines.append("BatchNorm re-estimation did not remove the symptom in most cases, and the runs do not agree "
+                     "on one explanation: no cause is supported by most of them.")
+    lines.append("This is what the course's controlled experiment shows, not what caused the original system's "
+                 "curves: its two published epochs hold none of these measurements and cannot tell the "
                  "explanations apart.")
     return lines

@@ -785,13 +785,16 @@ MODALITY_VERSION = "two-modality-2"
 MODALITIES = ("tissue", "grey")  # the tiles as they are; a second modality made from them
 # Each set of the copy: (the source split its tiles come from, {modality: (share of the set, malignant
 # fraction)}). Training is about 70% malignant, as in the original system (class weights near
-# {0: 1.67, 1: 0.71}), and the second modality carries most of the malignant tiles. "matched" has the
-# training mix; "shifted" the opposite class balance (30% malignant: the training split's minority is
-# its majority), the grey tiles still the more malignant ones. Each set comes from its own source split.
+# {0: 1.67, 1: 0.71}), and the second modality carries most of the malignant tiles: P(grey | benign)
+# = 0.5 * 0.1 / 0.3 = 1/6, P(grey | malignant) = 0.5 * 0.9 / 0.7 = 9/14. "matched" has the training
+# mix; "shifted" the opposite class balance (30% malignant: the training split's minority is its
+# majority) with the same P(modality | class), a pure prior shift: grey share 0.7/6 + 0.3 * 9/14 = 13/42,
+# its malignant fraction (0.3 * 9/14) / (13/42) = 81/130; tissue 29/42 and 9/58. Each set comes from
+# its own source split.
 SHIFT_EXPERIMENT = {
     "train": ("train", {"tissue": (0.5, 0.5), "grey": (0.5, 0.9)}),
     "matched": ("validation", {"tissue": (0.5, 0.5), "grey": (0.5, 0.9)}),
-    "shifted": ("test", {"tissue": (0.5, 0.1), "grey": (0.5, 0.5)}),
+    "shifted": ("test", {"tissue": (29 / 42, 9 / 58), "grey": (13 / 42, 81 / 130)}),
 }
 
 
