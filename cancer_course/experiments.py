@@ -5,7 +5,8 @@ once per seed; only the knobs it names change. After training, the model is scor
 on the training images and on validation images: in inference mode (no dropout, BatchNorm's
 moving averages), without augmentation and without class weights. The rows are summarised as the
 mean and the standard deviation over the seeds, and a difference from the baseline counts as
-larger than the seed-to-seed noise only when it is more than twice its standard error.
+larger than the seed-to-seed noise only when it is more than twice its standard error (paired
+by seed: every configuration starts from the same weights for the same seed).
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ REMEDIES = [
     Config("dropout 0.6", dropout=0.6),
     Config("L2 1e-4", l2=1e-4),
     Config("smaller head", head_units=(32,)),
-    Config("label smoothing 0.1", label_smoothing=0.1),
     Config("early stopping + plateau", early_stopping=True, reduce_on_plateau=True),
 ]
 
@@ -271,34 +271,54 @@ def seed_summary(rows, metric: str) -> dict[str, dict]:
     return out
 
 
-def noise_verdict(values, baseline_values) -> dict:
+def noise_verdict(values, baseline_values, paired: bool = False) -> dict:
     """Is the difference of two rows' means larger than the seed-to-seed noise?
 
-    ``se = sqrt(sd_a^2 / n_a + sd_b^2 / n_b)`` (sample SDs over seeds). More than 2 standard
-    errors: "larger than seed noise"; 1 to 2: "weak: more seeds needed"; under 1: "not
-    distinguishable from seed noise". With one seed on either side there is no estimate of the
-    noise at all.
+    Unpaired: ``se = sqrt(sd_a^2 / n_a + sd_b^2 / n_b)`` (sample SDs over seeds). Paired (the
+    i-th value of each row comes from the same seed, so the same starting weights and batch
+    order): ``se = sd(a_i - b_i) / sqrt(n)`` - a lucky seed that lifts both rows then cancels.
+    More than 2 standard errors: "larger than seed noise"; 1 to 2: "weak: more seeds needed";
+    under 1: "not distinguishable from seed noise". With one seed there is no estimate of the noise.
     """
     a, b = np.asarray(values, dtype=float), np.asarray(baseline_values, dtype=float)
+    if paired and a.shape != b.shape:
+        raise ValueError(f"A paired comparison needs one value per seed on both sides; got {a.size} and {b.size}")
     diff = float(a.mean() - b.mean())
     if len(a) < 2 or len(b) < 2:
         return {"difference": diff, "se": float("nan"), "ratio": float("nan"),
                 "verdict": "one seed: no estimate of the noise"}
-    se = float(np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b)))
+    if paired:
+        se = float((a - b).std(ddof=1) / np.sqrt(len(a)))
+    else:
+        se = float(np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b)))
     ratio = abs(diff) / se if se > 0 else (float("inf") if diff else 0.0)
     verdict = ("larger than seed noise" if ratio > 2 else "weak: more seeds needed" if ratio >= 1
                else "not distinguishable from seed noise")
     return {"difference": diff, "se": se, "ratio": ratio, "verdict": verdict}
 
 
-def compare_to_baseline(rows, metric: str = "val_auc", baseline: str = "baseline") -> list[dict]:
-    """:func:`noise_verdict` of every other configuration against the baseline, on one metric."""
-    summary = seed_summary(rows, metric)
-    if baseline not in summary:
-        raise ValueError(f"No rows named {baseline!r}; the configurations are {list(summary)}")
-    base = summary[baseline]["values"]
-    return [{"config": name, "metric": metric, **noise_verdict(entry["values"], base)}
-            for name, entry in summary.items() if name != baseline]
+def compare_to_baseline(rows, metric: str = "val_auc", baseline: str = "baseline", paired: bool = True) -> list[dict]:
+    """:func:`noise_verdict` of every other configuration against the baseline, on one metric.
+
+    ``paired=True`` matches the runs by seed (each configuration must have run the baseline's seeds).
+    """
+    by_config: dict[str, dict[int, float]] = {}
+    for row in rows:
+        by_config.setdefault(row["config"], {})[row["seed"]] = float(row[metric])
+    if baseline not in by_config:
+        raise ValueError(f"No rows named {baseline!r}; the configurations are {list(by_config)}")
+    seeds = sorted(by_config[baseline])
+    out = []
+    for name, values in by_config.items():
+        if name == baseline:
+            continue
+        if paired and sorted(values) != seeds:
+            raise ValueError(f"{name!r} ran seeds {sorted(values)} but {baseline!r} ran {seeds}: a paired "
+                             "comparison needs the same seeds (or pass paired=False)")
+        mine = [values[s] for s in seeds] if paired else list(values.values())
+        out.append({"config": name, "metric": metric, **noise_verdict(mine, [by_config[baseline][s] for s in seeds],
+                                                                     paired=paired)})
+    return out
 
 
 TABLE_COLUMNS = ("val_auc", "train_auc", "auc_gap", "val_balanced_accuracy", "keras_train_accuracy",
@@ -326,7 +346,8 @@ def plot_comparison(rows, metrics=("val_auc", "auc_gap"), baseline: str = "basel
 
     labels = {"val_auc": "validation AUC", "auc_gap": "train AUC - validation AUC",
               "val_balanced_accuracy": "validation balanced accuracy", "val_mean_p": "mean p(malignant), validation",
-              "val_ece": "calibration error (ECE), validation"}
+              "val_ece": "calibration error (ECE), validation", "val_sensitivity": "sensitivity at p >= 0.5, validation",
+              "val_specificity": "specificity at p >= 0.5, validation"}
     first = seed_summary(rows, metrics[0])
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 0.45 * len(first) + 1.6), sharey=True)
     for ax, metric in zip(np.atleast_1d(axes), metrics):

@@ -64,6 +64,24 @@ def test_noise_verdict_on_constructed_seeds():
     assert experiments.noise_verdict([0.9], [0.5])["verdict"] == "one seed: no estimate of the noise"
 
 
+def test_a_paired_comparison_cancels_a_lucky_seed():
+    # seed 0 lifts both rows by 0.15; the remedy adds 0.05 +- 0.005 on every seed
+    base, remedy = [0.90, 0.75, 0.76], [0.955, 0.80, 0.805]
+    paired = experiments.noise_verdict(remedy, base, paired=True)
+    assert paired["se"] == pytest.approx(np.std([0.055, 0.05, 0.045], ddof=1) / np.sqrt(3))
+    assert paired["verdict"] == "larger than seed noise"
+    assert experiments.noise_verdict(remedy, base)["verdict"] == "not distinguishable from seed noise"
+    # the same gains in a scrambled order are no longer consistent
+    assert experiments.noise_verdict([0.80, 0.955, 0.805], base, paired=True)["verdict"] != "larger than seed noise"
+    with pytest.raises(ValueError, match="one value per seed"):
+        experiments.noise_verdict([0.8, 0.9], base, paired=True)
+    rows = _rows({"baseline": base, "remedy": remedy})
+    assert experiments.compare_to_baseline(rows)[0]["verdict"] == "larger than seed noise"
+    assert experiments.compare_to_baseline(rows, paired=False)[0]["verdict"] == "not distinguishable from seed noise"
+    with pytest.raises(ValueError, match="same seeds"):
+        experiments.compare_to_baseline(rows + [{"config": "remedy", "seed": 7, "val_auc": 0.8}])
+
+
 def _rows(values: dict, metric="val_auc"):
     return [{"config": name, "seed": s, metric: v} for name, vs in values.items() for s, v in enumerate(vs)]
 
@@ -78,7 +96,7 @@ def test_seed_summary_table_and_comparison():
     table = experiments.results_table(rows, columns=("val_auc",))
     assert table.loc["augmentation", "val_auc"] == "0.800 ± 0.010"
     assert table.loc["baseline", "seeds"] == 3
-    verdicts = {v["config"]: v["verdict"] for v in experiments.compare_to_baseline(rows, "val_auc")}
+    verdicts = {v["config"]: v["verdict"] for v in experiments.compare_to_baseline(rows, "val_auc", paired=False)}
     assert verdicts == {"augmentation": "larger than seed noise", "dropout": "not distinguishable from seed noise"}
     with pytest.raises(ValueError, match="No rows named 'base'"):
         experiments.compare_to_baseline(rows, baseline="base")
