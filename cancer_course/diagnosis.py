@@ -418,7 +418,8 @@ def verdict(results: list[dict], matched: str = "matched", min_n: int = 150) -> 
                  f"{count('auc_equal', among=runs)} of {n} runs as trained, {count('auc_equal_bn', among=runs)} "
                  f"of {n} after re-estimating BatchNorm (a pure prior shift moves no AUC). Where the symptom "
                  f"appeared ({k} set(s) x run(s)) the model called mostly the set's minority class in "
-                 f"{count('minority')} (this follows from the symptom itself). The deficit removed - accuracy no "
+                 f"{count('minority')} (for a model that calls one class this follows from the symptom: no separate "
+                 "evidence). The deficit removed - accuracy no "
                  "longer below the majority rate by its interval, balanced accuracy above 0.5 by its interval - by:")
     for key, label in (("prior", "probabilities corrected to the set's balance"),
                        ("threshold", "a threshold matched to the set's balance"),
@@ -443,8 +444,8 @@ def verdict(results: list[dict], matched: str = "matched", min_n: int = 150) -> 
                  + (": its interval is wide." if smallest[0] < 30 else "."))
     bn_fixed = count("batchnorm")
     if 2 * bn_fixed > k:
-        text = ("In most cases here the symptom is a collapse to one class that BatchNorm re-estimation undoes; "
-                "it shows only on a set whose majority is the other class. ")
+        text = "In most cases here the symptom is a collapse to one class that BatchNorm re-estimation undoes"
+        text += ("; it showed only on sets whose majority is the other class. " if count("minority") == k else ". ")
         if 2 * verdicts.count("ruled out") > n:
             text += "It is not memorisation: (a) ruled that out in most runs. "
         else:

@@ -214,7 +214,8 @@ def test_verdict_when_a_collapse_meets_the_shift():
     assert "(ruled out) in 3, undecided in 0 of 3 runs" in text
     assert "equal within their intervals in 3 of 3 runs as trained" in text
     assert "one class in 3 of 3 runs; re-estimating the moving averages ended that in 3 of those 3" in text
-    assert "minority class in 3 (this follows from the symptom itself)" in text
+    assert "minority class in 3 (for a model that calls one class this follows" in text
+    assert "it showed only on sets whose majority is the other class" in text
     assert "BatchNorm re-estimated: 3 of 3" in text and "Ranked backwards" in text and "in 0 of 3 runs." in text
     assert "(the ranking comes from the modality only) in 3 of 3" in text
     assert "In most cases here the symptom is a collapse" in text and "It is not memorisation" in text
@@ -230,6 +231,11 @@ def test_verdict_final_sentence_needs_its_conditions():
     # the tissue ranked within a modality (d)
     tissue = "\n".join(diagnosis.verdict([_run(within=(0.7, 0.75))]))
     assert "(the tissue counts too) in 1 of 1" in tissue and "ranked the tissue in most cases" in tissue
+    # below the majority rate while calling mostly the majority class: no "only on the other class" clause
+    majority = _run()
+    majority["sets"]["shifted"] = _set(0.3, 0.2, -0.1)
+    text = "\n".join(diagnosis.verdict([majority]))
+    assert "minority class in 0 (" in text and "is a collapse" in text and "showed only on sets" not in text
     # BatchNorm does not remove the deficit in most cases: no collapse story
     stuck = "\n".join(diagnosis.verdict([_run(bn_called=0.0, bn_deficit=-0.4)] * 2 + [_run()]))
     assert "BatchNorm re-estimated: 1 of 3 (weak evidence)" in stuck
