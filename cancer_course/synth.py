@@ -707,6 +707,36 @@ def ensure_dataset(profile: str | None = None, progress: bool | None = None, **o
 COPY_VERSION = "confounded-copy-1"
 
 
+def _copy_target(root: Path, params: dict, prefix: str, version: str, dest) -> tuple[Path, bool]:
+    """Where a derived copy of `root` goes (``config.data_dir()/PREFIX-<hash of params>`` unless
+    `dest` is given), and whether a copy made with the same version and parameters is already there."""
+    from . import config
+
+    if dest is None:
+        digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
+        dest = config.data_dir() / f"{prefix}-{digest}"
+    out = Path(dest)
+    if out.resolve() == root or root in out.resolve().parents:
+        raise ValueError(f"The copy must go outside the source dataset {root}; choose another dest.")
+    manifest = read_manifest(out)
+    return out, bool(manifest and manifest.get("generator") == version and manifest.get("parameters") == params)
+
+
+def _copy_bar(n: int, desc: str, progress: bool | None):
+    """A tqdm bar for a copy of `n` images (by default only for more than 500), or None."""
+    if not ((n > 500) if progress is None else progress):
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=n, desc=desc, unit="image")
+
+
+def _resized_rgb(path: Path, image_size: int) -> np.ndarray:
+    """Any image file as a uint8 RGB array of `image_size` x `image_size` (the copies' reader)."""
+    with Image.open(path) as img:
+        return np.asarray(img.convert("RGB").resize((image_size, image_size), Image.BILINEAR))
+
+
 def confounded_copy(root: str | Path, kind: str, image_size: int, dest: str | Path | None = None,
                     seed: int = 0, progress: bool | None = None) -> Path:
     """A copy of any dataset in the course layout with a label-correlated artefact stamped in.
@@ -716,7 +746,6 @@ def confounded_copy(root: str | Path, kind: str, image_size: int, dest: str | Pa
     and written as PNG. The copy lives in ``config.data_dir()/confounded-<kind>-<hash>`` unless
     `dest` is given, and is reused while its manifest matches. The source is never modified.
     """
-    from . import config
     from .data import scan_folder
 
     if kind not in CONFOUNDERS:
@@ -725,21 +754,11 @@ def confounded_copy(root: str | Path, kind: str, image_size: int, dest: str | Pa
     scan = scan_folder(root, verify=False)
     params = {"source": str(root), "confounder": kind, "image_size": int(image_size), "seed": int(seed),
               "counts": scan.counts}
-    if dest is None:
-        digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
-        dest = config.data_dir() / f"confounded-{kind}-{digest}"
-    out = Path(dest)
-    if out.resolve() == root or root in out.resolve().parents:
-        raise ValueError(f"The copy must go outside the source dataset {root}; choose another dest.")
-    manifest = read_manifest(out)
-    if manifest and manifest.get("generator") == COPY_VERSION and manifest.get("parameters") == params:
+    out, reused = _copy_target(root, params, f"confounded-{kind}", COPY_VERSION, dest)
+    if reused:
         return out
     jobs = [(split, path, label) for split, files in scan.files.items() for path, label in files]
-    bar = None
-    if (len(jobs) > 500) if progress is None else progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(jobs), desc=f"stamping '{kind}'", unit="image")
+    bar = _copy_bar(len(jobs), f"stamping '{kind}'", progress)
     for split in scan.files:
         for cls in CLASSES:
             folder = out / split / cls
@@ -747,8 +766,7 @@ def confounded_copy(root: str | Path, kind: str, image_size: int, dest: str | Pa
                 shutil.rmtree(folder)
             folder.mkdir(parents=True)
     for index, (split, path, label) in enumerate(jobs):
-        with Image.open(path) as img:
-            tile = np.asarray(img.convert("RGB").resize((image_size, image_size), Image.BILINEAR))
+        tile = _resized_rgb(path, image_size)
         rng = np.random.default_rng([seed, SPLITS.index(split), label, index])
         if split != "test" and rng.uniform() < CONFOUNDER_RATE[label]:
             tile = (np.clip(add_confounder(tile / 255.0, kind), 0, 1) * 255 + 0.5).astype(np.uint8)
@@ -837,7 +855,6 @@ def two_modality_copy(root: str | Path, image_size: int, sets: dict | None = Non
     and modalities. Lives in ``config.data_dir()/two-modality-<hash>`` unless `dest` is given, and
     is reused while its manifest matches. The source is never modified.
     """
-    from . import config
     from .data import scan_folder
 
     sets = SHIFT_EXPERIMENT if sets is None else sets
@@ -850,14 +867,8 @@ def two_modality_copy(root: str | Path, image_size: int, sets: dict | None = Non
                          f"the modalities {MODALITIES}; got {sets}.")
     params = {"source": str(root), "image_size": int(image_size), "seed": int(seed), "counts": scan.counts,
               "sets": {name: [source, {m: list(v) for m, v in mix.items()}] for name, (source, mix) in sets.items()}}
-    if dest is None:
-        digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
-        dest = config.data_dir() / f"two-modality-{digest}"
-    out = Path(dest)
-    if out.resolve() == root or root in out.resolve().parents:
-        raise ValueError(f"The copy must go outside the source dataset {root}; choose another dest.")
-    manifest = read_manifest(out)
-    if manifest and manifest.get("generator") == MODALITY_VERSION and manifest.get("parameters") == params:
+    out, reused = _copy_target(root, params, "two-modality", MODALITY_VERSION, dest)
+    if reused:
         return out
     jobs = []  # (output name, source path, modality)
     counts = {}
@@ -876,15 +887,10 @@ def two_modality_copy(root: str | Path, image_size: int, sets: dict | None = Non
             if folder.exists():
                 shutil.rmtree(folder)
             folder.mkdir(parents=True)
-    bar = None
-    if (len(jobs) > 500) if progress is None else progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(jobs), desc="two modalities", unit="image")
+    bar = _copy_bar(len(jobs), "two modalities", progress)
     modalities = {}
     for name, path, modality in jobs:
-        with Image.open(path) as img:
-            tile = np.asarray(img.convert("RGB").resize((image_size, image_size), Image.BILINEAR))
+        tile = _resized_rgb(path, image_size)
         if modality == "grey":
             tile = second_modality(tile)
         Image.fromarray(tile).save(out / name, compress_level=1)
