@@ -163,13 +163,10 @@ def recalibrate_batchnorm(model, images_or_dataset, batch_size: int = 64):
 
 def predict_probabilities(model, dataset) -> tuple[np.ndarray, np.ndarray]:
     """``(y, p_malignant)`` over a batched dataset of (images, labels), in inference mode."""
-    from .evaluation import _labels_from_batch, _probabilities
+    from .evaluation import _predict_dataset
 
-    ys, ps = [], []
-    for images, labels in dataset:
-        ps.append(_probabilities(model, images))
-        ys.append(_labels_from_batch(labels))
-    return np.concatenate(ys), np.concatenate(ps)
+    y, p, _ = _predict_dataset(model, dataset)
+    return y, p
 
 
 # ---------------------------------------------------------------- memorisation
