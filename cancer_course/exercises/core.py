@@ -190,6 +190,7 @@ class Problem:
     - ``hints``: from a nudge to nearly the answer (``hint(1)``, ``hint(2)``, ...);
     - ``solution_code``: one right answer, as code (``solution()`` shows it; the tests run it);
     - ``lesson``: where the learner can read about it;
+    - ``points``: what the question is worth when a teacher grades it (``cancer-course exercises grade``);
     - ``reimplements``: the package functions (``"cancer_course.evaluation.youden_threshold"``) that
       do the job the learner is asked to write; an answer that calls one of them is refused.
 
@@ -204,6 +205,7 @@ class Problem:
     solution_code: str = ""
     lesson: str = ""
     reimplements: tuple[str, ...] = ()
+    points: int = 1  # credit for a correct answer when a teacher grades a submission
     interpretive: bool = False  # reads evidence and draws a conclusion (tests/test_exercises_interpretive.py)
 
     def __init__(self):
