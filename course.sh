@@ -29,6 +29,31 @@ pick_python() {
   return 1
 }
 
+# Installing needs disk: TensorFlow alone is about 2 GB in a venv. Say so before pip fails halfway
+# with "No space left on device" (seen once on a CI machine), naming the folder and what to do.
+need_space() {  # DIR MEGABYTES WHAT
+  local dir=$1 need=$2 what=$3 free
+  mkdir -p "$dir"
+  free=$(df -Pm "$dir" 2>/dev/null | awk 'NR == 2 {print $4}')
+  if [ -n "$free" ] && [ "$free" -lt "$need" ]; then
+    echo "error: $what needs about $need MB free on the disk of $dir; only $free MB are free." \
+      "Free some space (build/, .venv-stacks/ and old venvs can be deleted and are made again), or set" \
+      "CANCER_COURSE_VENV to a folder on a larger disk." >&2
+    return 1
+  fi
+}
+
+# After a failed pip install: its last lines, and the cause in one line when it is a full disk.
+install_failed() {  # LOG WHAT
+  tail -n 30 "$1" >&2
+  if grep -q "No space left on device" "$1"; then
+    echo "error: $2 failed: the disk is full ($(df -Pm "$(dirname "$1")" | awk 'NR == 2 {print $4}') MB free)." \
+      "Free some space (build/ and .venv-stacks/ can be deleted) and run the command again; the full log is $1" >&2
+  else
+    echo "error: $2 failed; the full log is $1" >&2
+  fi
+}
+
 setup() {
   local stamp_file="$VENV/.cancer-course-stamp" stamp
   stamp=$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
@@ -38,11 +63,11 @@ setup() {
     "$py" -m venv "$VENV"
   fi
   if [ "$(cat "$stamp_file" 2>/dev/null)" != "$stamp" ]; then
+    need_space "$VENV" 3500 "installing the course and its dependencies" || return 1
     echo "== installing the course and its pinned dependencies (first time: a few minutes; log: $VENV/install.log)"
     if ! { "$VENV/bin/python" -m pip install -q --upgrade pip &&
            "$VENV/bin/python" -m pip install -q -c constraints.txt -e ".[dev]"; } >"$VENV/install.log" 2>&1; then
-      tail -n 30 "$VENV/install.log" >&2
-      echo "error: installing failed; the full log is $VENV/install.log" >&2
+      install_failed "$VENV/install.log" "installing the course"
       return 1
     fi
     echo "$stamp" >"$stamp_file"
@@ -97,6 +122,7 @@ stack_lane() {
     "$py" -m venv "$venv"
   fi
   if [ "$(cat "$venv/.cancer-course-stamp" 2>/dev/null)" != "$stamp" ]; then
+    need_space "$venv" 3500 "the '$name' stack lane's venv" || return 1
     echo "== stack lane '$name': installing its versions ($file; log: $venv/install.log)"
     rm -rf "$venv/wheelhouse"
     # The wheelhouse holds what a lane installs with no network: the build backend, and on Colab
@@ -105,8 +131,7 @@ stack_lane() {
            "$venv/bin/python" -m pip install -q -r "$file" -r cancer_course/stacks/harness.txt &&
            "$venv/bin/python" -m pip download -q --no-deps -d "$venv/wheelhouse" setuptools wheel \
              $(grep -E '^(keras-tuner|kt-legacy)==' constraints.txt); } >"$venv/install.log" 2>&1; then
-      tail -n 30 "$venv/install.log" >&2
-      echo "error: installing the '$name' stack failed; the full log is $venv/install.log" >&2
+      install_failed "$venv/install.log" "installing the '$name' stack"
       return 1
     fi
     echo "$stamp" >"$venv/.cancer-course-stamp"
