@@ -154,13 +154,15 @@ def squeeze_excitation(x, ratio: int = 16, name: str = "se", kernel_regularizer=
     return layers.Multiply(name=f"{name}_scale")([x, gates])
 
 
-def residual_se_block(x, filters: int, ratio: int = 16, name: str = "block", kernel_regularizer=None):
+def residual_se_block(x, filters: int, ratio: int = 16, name: str = "block", kernel_regularizer=None,
+                      se: bool = True):
     """Residual bottleneck block with squeeze-and-excitation.
 
     1x1 conv (filters // 4) -> BN -> ReLU -> 3x3 conv (filters // 4) -> BN -> ReLU ->
     1x1 conv (filters) -> BN -> SE -> + shortcut -> ReLU (layer ``{name}_out``).
     The shortcut is the input itself, or a 1x1 conv + BN projection (``{name}_proj``) when
-    the number of channels changes.
+    the number of channels changes. ``se=False`` leaves SE out: a plain bottleneck block (the
+    ablation of lesson 13).
     """
     in_channels = _channels(x)
     bottleneck = max(1, filters // 4)
@@ -168,7 +170,8 @@ def residual_se_block(x, filters: int, ratio: int = 16, name: str = "block", ker
     y = _conv_bn(x, bottleneck, 1, f"{name}_1x1a", kernel_regularizer=reg)
     y = _conv_bn(y, bottleneck, 3, f"{name}_3x3", kernel_regularizer=reg)
     y = _conv_bn(y, filters, 1, f"{name}_1x1b", relu=False, kernel_regularizer=reg)
-    y = squeeze_excitation(y, ratio=ratio, name=f"{name}_se", kernel_regularizer=reg)
+    if se:
+        y = squeeze_excitation(y, ratio=ratio, name=f"{name}_se", kernel_regularizer=reg)
     if in_channels != filters:
         shortcut = _conv_bn(x, filters, 1, f"{name}_proj", relu=False, kernel_regularizer=reg)
     else:

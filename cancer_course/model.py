@@ -42,6 +42,7 @@ from .blocks import cbam, multiscale_block, residual_se_block
 __all__ = [
     "REFERENCE_COUNTS",
     "MEASURED_COUNTS",
+    "ABLATION_VARIANTS",
     "load_model",
     "build_model",
     "reference_model",
@@ -67,6 +68,16 @@ MEASURED_COUNTS = {
 
 MIN_INPUT_SIZE = 32
 
+#: The ablation of lesson 13: the plain residual network, each custom part added alone, and all
+#: three (the reference). Each value is the ``build_model`` switches of that variant.
+ABLATION_VARIANTS = {
+    "plain residual": dict(squeeze_excitation=False, multiscale=False, attention=False),
+    "+ squeeze-excitation": dict(squeeze_excitation=True, multiscale=False, attention=False),
+    "+ multi-scale": dict(squeeze_excitation=False, multiscale=True, attention=False),
+    "+ CBAM": dict(squeeze_excitation=False, multiscale=False, attention=True),
+    "reference (all three)": dict(squeeze_excitation=True, multiscale=True, attention=True),
+}
+
 
 def _scaled(filters: int, width: float) -> int:
     """Filters after the width multiplier: rounded, at least 4 (so filters // 4 >= 1)."""
@@ -85,6 +96,9 @@ def build_model(
     name: str = "cancer_cnn",
     se_ratio: int = 16,
     cbam_ratio: int = 8,
+    squeeze_excitation: bool = True,
+    multiscale: bool = True,
+    attention: bool = True,
 ) -> keras.Model:
     """Build the course's CNN; the defaults are the reference model.
 
@@ -101,6 +115,11 @@ def build_model(
         seed: if given, ``keras.utils.set_random_seed(seed)`` is called first, so the same seed
             gives the same initial weights (and seeds Python, NumPy and the backend).
         name: the model's name.
+        squeeze_excitation, multiscale, attention: the three custom parts, each switchable for an
+            ablation (lesson 13); all True is the reference model. ``squeeze_excitation=False``
+            drops SE from every residual block; ``multiscale=False`` puts one residual block with
+            the same output channels (4 x 64 x width) in stage 3; ``attention=False`` drops CBAM.
+            With all three False the network is a plain residual network.
     """
     height, width_px, channels = (int(v) for v in input_shape)
     if min(height, width_px) < MIN_INPUT_SIZE:
@@ -144,19 +163,26 @@ def build_model(
                 ratio=se_ratio,
                 name=f"stage{stage}_block{i}",
                 kernel_regularizer=reg,
+                se=squeeze_excitation,
             )
         x = layers.MaxPooling2D(2, padding="same", name=f"stage{stage}_pool")(x)
 
-    # Stage 3: the multi-scale block.
-    x = multiscale_block(x, _scaled(64, width), name="stage3_multiscale", kernel_regularizer=reg)
+    # Stage 3: the multi-scale block (or, in the ablation, one residual block as wide as its output).
+    if multiscale:
+        x = multiscale_block(x, _scaled(64, width), name="stage3_multiscale", kernel_regularizer=reg)
+    else:
+        x = residual_se_block(x, 4 * _scaled(64, width), ratio=se_ratio, name="stage3_block1",
+                              kernel_regularizer=reg, se=squeeze_excitation)
     x = layers.MaxPooling2D(2, padding="same", name="stage3_pool")(x)
 
     # Stage 4: residual SE blocks at 512 filters, then CBAM.
     for i in range(1, blocks_per_stage[2] + 1):
         x = residual_se_block(
-            x, _scaled(512, width), ratio=se_ratio, name=f"stage4_block{i}", kernel_regularizer=reg
+            x, _scaled(512, width), ratio=se_ratio, name=f"stage4_block{i}", kernel_regularizer=reg,
+            se=squeeze_excitation,
         )
-    x = cbam(x, ratio=cbam_ratio, name="stage4_cbam", kernel_regularizer=reg)
+    if attention:
+        x = cbam(x, ratio=cbam_ratio, name="stage4_cbam", kernel_regularizer=reg)
 
     # Head.
     x = layers.GlobalAveragePooling2D(name="head_gap")(x)

@@ -15,6 +15,7 @@ import pytest
 from cancer_course import blocks
 from cancer_course.config import PROFILES
 from cancer_course.model import (
+    ABLATION_VARIANTS,
     MEASURED_COUNTS,
     REFERENCE_COUNTS,
     build_model,
@@ -247,3 +248,51 @@ def test_receptive_fields_of_the_reference_model_by_hand():
         ("stem", 4, 11), ("stage1", 8, 39), ("stage2", 16, 111), ("stage3", 32, 191), ("stage4", 32, 575)]
     assert [r["output_size"] for r in rows] == [56, 28, 14, 7, 7]
     assert [r["global_gates"] for r in rows] == [False, True, True, True, True]
+
+
+# ---- the ablation switches (lesson 13) ------------------------------------------------------
+def test_switches_on_are_the_reference_exactly():
+    on = build_model(input_shape=(32, 32, 3), squeeze_excitation=True, multiscale=True, attention=True)
+    assert count_parameters(on) == REFERENCE_COUNTS
+    assert ABLATION_VARIANTS["reference (all three)"] == dict(squeeze_excitation=True, multiscale=True,
+                                                              attention=True)
+
+
+def _names(model) -> set[str]:
+    return {layer.name for layer in model.layers}
+
+
+def test_each_switch_removes_its_part_and_exactly_its_parameters():
+    kwargs = dict(input_shape=(32, 32, 3), width=0.25, blocks_per_stage=(1, 1, 1), head_units=(16, 8, 4),
+                  dropout_rates=(0.5, 0.4, 0.3))
+    ref = build_model(**kwargs)
+    ref_total = count_parameters(ref)["total"]
+    f1, f2, f3, f4 = 16, 32, 16, 128  # stage filters at width 0.25: 64, 128, 64 (branches), 512
+
+    no_se = build_model(squeeze_excitation=False, **kwargs)
+    assert not any(name.endswith("_se_gates") for name in _names(no_se))
+    assert "stage4_cbam_out" in _names(no_se) and "stage3_multiscale_concat" in _names(no_se)
+    se_total = blocks.se_params(f1) + blocks.se_params(f2) + blocks.se_params(f4)
+    assert ref_total - count_parameters(no_se)["total"] == se_total
+
+    no_cbam = build_model(attention=False, **kwargs)
+    assert not any("cbam" in name for name in _names(no_cbam))
+    assert ref_total - count_parameters(no_cbam)["total"] == blocks.cbam_params(f4)
+
+    no_ms = build_model(multiscale=False, **kwargs)
+    assert not any("multiscale" in name for name in _names(no_ms))
+    assert no_ms.get_layer("stage3_block1_out").output.shape[-1] == 4 * f3  # stage 4 sees the same width
+    swapped = sum(blocks.residual_se_params(f2, 4 * f3)) - sum(blocks.multiscale_params(f2, f3))
+    assert count_parameters(no_ms)["total"] - ref_total == swapped
+
+
+def test_every_ablation_variant_builds_and_predicts():
+    counts = {}
+    for label, switches in ABLATION_VARIANTS.items():
+        model = build_model(input_shape=(32, 32, 3), width=0.25, blocks_per_stage=(1, 1, 1),
+                            head_units=(16, 8, 4), seed=0, **switches)
+        out = model.predict(np.zeros((2, 32, 32, 3), "float32"), verbose=0)
+        assert out.shape == (2, 2), label
+        counts[label] = count_parameters(model)["total"]
+    assert counts["plain residual"] == min(counts.values())
+    assert len(set(counts.values())) == len(counts)  # five different networks
