@@ -10,8 +10,8 @@ How a learner uses it, in an exercise notebook::
         return ____
 
     q1.check(squeeze_excitation)     # prints "Correct: ..." / "Incorrect: ..." / "Not attempted yet: ..."
-    q1.hint()                        # a first hint; q1.hint(2), q1.hint(3) say more
-    q1.solution()                    # shows one solution
+    q1.hint()                        # a first hint; q1.hint(2), q1.hint(3) say more (the last says so)
+    q1.solution()                    # shows one solution (the only place that shows code)
 
 ``check`` takes the learner's answer as its argument (the clearest way: the cell shows what is
 checked). Called with no argument, it looks the answer up by name in the notebook's globals
@@ -19,6 +19,11 @@ checked). Called with no argument, it looks the answer up by name in the noteboo
 
 ``check`` never raises: it prints one line that starts with ``Correct``, ``Incorrect`` or
 ``Not attempted yet``, so an exercise notebook runs to the end before the learner has answered.
+When the learner's code raises while the check runs it, the line says so ("your code raised
+ValueError: ...") and names the likely mistake when the problem knows it
+(``Problem.known_errors``); when the error comes from the check's own use of what the code
+returned, it says that instead. Either way the message is cleaned: no terminal colour codes, no
+file paths or tracebacks from the checker.
 The result is kept as ``q1.last_result`` (a :class:`CheckResult`); ``q1.evaluate(answer)``
 returns it without printing. In Jupyter the printed line also carries the result as
 machine-readable display data (:data:`MIME_TYPE`), which the test suite reads from executed
@@ -55,6 +60,8 @@ __all__ = [
     "Option",
     "CheckResult",
     "package_function_used",
+    "take_bounded",
+    "clean_message",
     "Incorrect",
     "NotAttempted",
     "CORRECT",
@@ -187,12 +194,16 @@ class Problem:
     - ``id``: ``"02.1"`` (lesson . number), set by the lesson module;
     - ``title``: what the learner builds, in a few words;
     - ``names``: the notebook variables ``check()`` reads when called without arguments;
-    - ``hints``: from a nudge to nearly the answer (``hint(1)``, ``hint(2)``, ...);
+    - ``hints``: from a nudge to a skeleton with blanks (``hint(1)``, ``hint(2)``, ...); no hint is the
+      solution's code (only ``solution()`` shows that), and the last one says it is the last;
     - ``solution_code``: one right answer, as code (``solution()`` shows it; the tests run it);
     - ``lesson``: where the learner can read about it;
     - ``points``: what the question is worth when a teacher grades it (``cancer-course exercises grade``);
     - ``reimplements``: the package functions (``"cancer_course.evaluation.youden_threshold"``) that
-      do the job the learner is asked to write; an answer that calls one of them is refused.
+      do the job the learner is asked to write; an answer that calls one of them is refused;
+    - ``known_errors``: ``(regular expression, advice)`` pairs: when the learner's code (or the check
+      running what it returned) raises an error whose cleaned message matches, the advice is added
+      ("did you hard-code the number of channels? ...").
 
     ``_check(*answers)`` raises :class:`Incorrect` with a message for the learner, or returns
     (optionally) a short sentence to add to the "Correct" line.
@@ -205,6 +216,7 @@ class Problem:
     solution_code: str = ""
     lesson: str = ""
     reimplements: tuple[str, ...] = ()
+    known_errors: tuple[tuple[str, str], ...] = ()
     points: int = 1  # credit for a correct answer when a teacher grades a submission
     interpretive: bool = False  # reads evidence and draws a conclusion (tests/test_exercises_interpretive.py)
 
@@ -226,15 +238,22 @@ class Problem:
         _show(result.line(), html_text, payload=result.as_dict())
 
     def hint(self, level: int = 1) -> None:
-        """Show hint number ``level`` (1 = a nudge; higher levels say more)."""
-        if not self.hints:
-            _show(f"Hint: no hints for {self.id}; see {self.lesson or 'the lesson'}.")
-            return
-        level = max(1, int(level))
-        text = self.hints[min(level, len(self.hints)) - 1]
-        more = (f" (hint {min(level, len(self.hints))} of {len(self.hints)}; "
-                f"q{self.number}.hint({level + 1}) says more)" if level < len(self.hints) else "")
+        """Show hint number ``level`` (1 = a nudge; higher levels say more; the last says it is the last)."""
+        text, more = self.hint_text(level)
         _show(f"Hint{more}: {text}", f"<div><b>Hint</b>{html.escape(more)}: {html.escape(text)}</div>")
+
+    def hint_text(self, level: int = 1) -> tuple[str, str]:
+        """(the hint, the label after "Hint") for ``hint(level)``: what :meth:`hint` shows."""
+        n, q = len(self.hints), f"q{self.number}"
+        if not self.hints:
+            return f"no hints for {self.id}; see {self.lesson or 'the lesson'}.", ""
+        level = max(1, int(level))
+        if level > n:
+            return (f"there are no more hints: {self.id} has {n} ({q}.hint({n}) is the last); "
+                    f"{q}.solution() shows an answer."), ""
+        if level < n:
+            return self.hints[level - 1], f" (hint {level} of {n}; {q}.hint({level + 1}) says more)"
+        return self.hints[-1], f" (hint {n} of {n}, last hint; {q}.solution() shows an answer)"
 
     def solution(self) -> None:
         """Show one right answer."""
@@ -250,15 +269,28 @@ class Problem:
     # -- machinery -----------------------------------------------------------------------------
     def evaluate(self, *answers) -> CheckResult:
         """The check's result, without printing it (what the tests call)."""
+        result = self._evaluate(*answers)
+        result.message = clean_message(result.message)
+        return result
+
+    def _evaluate(self, *answers) -> CheckResult:
         label = f"{self.id} {self.title}".strip()
         names = ", ".join(f"`{n}`" for n in self.names) or "your answer"
-        if len(answers) < max(1, len(self.names)) and self.names:
+        given = len(answers)
+        if given < max(1, len(self.names)) and self.names:
             answers = answers + (____,) * (len(self.names) - len(answers))
-        for answer in answers:
+        for answer in answers[:max(given, 1)]:
             if answer is ____ or _contains_placeholder(answer):
                 return CheckResult(self.id, NOT_ATTEMPTED,
                                    f"replace the ____ in {names} with your code, run that cell, then this one. "
                                    f"Stuck? q{self.number}.hint()")
+        if len(self.names) > 1 and given != len(self.names):
+            words = {1: "one value", 2: "two values", 3: "three values", 4: "four values"}
+            want = words.get(len(self.names), f"{len(self.names)} values")
+            got = words.get(given, f"{given} values")
+            return CheckResult(self.id, INCORRECT,
+                               f"{want} expected, {names}, but q{self.number}.check got {got}: call "
+                               f"q{self.number}.check({', '.join(self.names)}).")
         for name, answer in zip(self.names or ("your answer",), answers, strict=False):
             used = package_function_used(answer, self.reimplements)
             if used:
@@ -272,12 +304,28 @@ class Problem:
             return CheckResult(self.id, NOT_ATTEMPTED, str(exc))
         except Incorrect as exc:
             return CheckResult(self.id, INCORRECT, str(exc))
-        except Exception as exc:  # the learner's code failed while the check ran it
-            return CheckResult(self.id, INCORRECT,
-                               f"running {names} raised {type(exc).__name__}: {_first_line(exc)}. "
-                               "Run the cell that defines it on its own to see the whole traceback.")
+        except Exception as exc:  # the learner's code failed, or the check could not use what it returned
+            return CheckResult(self.id, INCORRECT, self.error_message(exc, names))
         message = f"{label}." + (f" {extra}" if extra else "")
         return CheckResult(self.id, CORRECT, message)
+
+    def error_message(self, exc: BaseException, names: str = "your answer") -> str:
+        """What the learner reads when running their answer raised ``exc`` (cleaned, with advice)."""
+        text = clean_message(_first_line(exc)).rstrip(".")
+        advice = self.explain(text)
+        advice = f" {advice}" if advice else ""
+        if raised_in_learner_code(exc):
+            return (f"your code raised {type(exc).__name__}: {text}.{advice} (The error is in {names}: call it "
+                    "yourself on a small input to see the whole traceback.)")
+        return (f"the check could not use what {names} returned: running it raised {type(exc).__name__}: "
+                f"{text}.{advice or ' Compare what your code returns with what the exercise asks for.'}")
+
+    def explain(self, text: str) -> str:
+        """The advice of the first of ``known_errors`` whose pattern matches an error's text, else ''."""
+        for pattern, advice in self.known_errors:
+            if re.search(pattern, text, flags=re.IGNORECASE):
+                return advice
+        return ""
 
     def _check(self, *answers):  # pragma: no cover - every problem overrides it
         raise NotImplementedError
@@ -476,8 +524,72 @@ def format_table(header, rows) -> str:
 
 
 def _first_line(exc: BaseException, limit: int = 300) -> str:
-    text = " ".join(str(exc).split())
+    text = " ".join(clean_message(str(exc)).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
+_PACKAGE_DIR = str(__import__("pathlib").Path(__file__).resolve().parent.parent)
+
+
+def clean_message(text: str) -> str:
+    """A message fit for a learner: no terminal colour codes, no checker tracebacks or file paths.
+
+    Drops Keras' "Arguments received by ..." trailer, TensorFlow's ``{{function_node ...}}`` and
+    ``[Op:...]`` tags and "Detected at node" tracebacks, and any ``File "..."`` line; a path into the
+    package becomes "(the course's code)".
+    """
+    text = _ANSI.sub("", str(text))
+    text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", text)
+    for marker in ("Arguments received by", "Detected at node", "Traceback (most recent call last)",
+                   "Call arguments received by"):
+        if marker in text:
+            text = text[: text.index(marker)]
+    text = re.sub(r"Exception encountered when calling (?:layer )?['\"]?([\w.]+?)(?:\.call\(\))?['\"]?"
+                  r"(?: \(type \w+\))?\.\s*", r"in \1: ", text)
+    text = re.sub(r"\s*\[Op:\w+\](?:\s*name:\s*\S*)?", "", text)
+    lines = [line for line in text.splitlines() if not re.match(r'\s*File "', line)]
+    text = "\n".join(lines)
+    text = re.sub(r"[^\s'\"(]*" + re.escape(_PACKAGE_DIR) + r"[^\s'\")]*", "(the course's code)", text)
+    return text.strip()
+
+
+def raised_in_learner_code(exc: BaseException) -> bool:
+    """True when the traceback of ``exc`` passes through code that is neither the course's nor a library's."""
+    import sysconfig
+
+    library = tuple({sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")})
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if not (filename.startswith(("<frozen", _PACKAGE_DIR) + library) or "site-packages" in filename
+                or "dist-packages" in filename):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def take_bounded(dataset, limit: int, what: str = "this dataset") -> list:
+    """The elements of a learner's ``tf.data.Dataset``, as a list, never more than ``limit`` of them.
+
+    For checks that iterate over a dataset the learner built: a dataset that never ends (``.repeat()``)
+    would make the check run forever. ``take_bounded(ds, 50)`` returns every element when there are
+    at most 50; it raises :class:`Incorrect` ("this dataset never ends: remove `.repeat()` ...") when
+    the dataset's cardinality is infinite, and ("this dataset yields more than 50 elements ...") when
+    it yields more than ``limit``. ``what`` names the dataset in the message ("one epoch of
+    make_pipeline(...)"). Pick ``limit`` well above what a right answer yields (twice is plenty).
+    """
+    import tensorflow as tf
+
+    cardinality = int(dataset.cardinality())
+    if cardinality == int(tf.data.INFINITE_CARDINALITY):
+        raise Incorrect(f"{what} never ends: remove `.repeat()` (Keras' fit repeats the dataset for each epoch; "
+                        "an epoch must end for the check, and for fit without steps_per_epoch, to move on).")
+    elements = list(dataset.take(limit + 1))
+    if len(elements) > limit:
+        raise Incorrect(f"{what} yields more than {limit} elements, far more than one pass over its source: "
+                        "if it repeats, remove `.repeat()`; one epoch reads every element once.")
+    return elements
 
 
 def _contains_placeholder(answer) -> bool:
