@@ -23,8 +23,8 @@ class RemedyExperiment(Problem):
         "experiments.Config(name, ...) takes only the knobs that differ from the baseline.",
         "Four configurations: Config('baseline'); one with augmentation=1.0 only; one with label_smoothing=0.1 only; "
         "one with both. Every name different.",
-        "[Config('baseline'), Config('augmentation', augmentation=1.0), Config('label smoothing 0.1', "
-        "label_smoothing=0.1), Config('both', augmentation=1.0, label_smoothing=0.1)]",
+        "Fill the blanks: [Config('baseline'), Config('augmentation', ____=1.0), Config('label smoothing', "
+        "____=0.1), Config('both', ____, ____)] - four names, four rows of the table.",
     )
     solution_code = '''
     from cancer_course.experiments import Config
@@ -87,11 +87,68 @@ class RemedyExperiment(Problem):
         return "baseline, each remedy alone, then both: same data, seed and budget for every row."
 
 
-def _reference_recall(y, p, specificity):
-    negatives = np.sort(p[y == 0])
-    k = int(np.ceil(specificity * len(negatives))) - 1
-    threshold = negatives[min(max(k, 0), len(negatives) - 1)]
-    return float(np.mean(p[y == 1] > threshold))
+def _recall_cases() -> list:
+    """(labels, scores, specificity): ties, whole and fractional ceil(specificity * n), shuffled classes."""
+    y = np.array([0] * 10 + [1] * 5)
+    p = np.array([0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.9,  # benign
+                  0.95, 0.6, 0.45, 0.38, 0.1])  # malignant
+    cases = [(y, p, 0.9)]
+    rng = np.random.default_rng(8)
+    for spec, n_neg, n_pos, decimals in ((0.75, 20, 12, 1), (0.9, 37, 11, 2), (0.8, 50, 30, 1), (0.95, 120, 9, None),
+                                         (0.5, 16, 10, 1), (0.75, 40, 60, None)):
+        y = np.array([0] * n_neg + [1] * n_pos)
+        p = np.concatenate([rng.beta(2, 4, n_neg), rng.beta(4, 2, n_pos)])
+        p = p.round(decimals) if decimals else p  # rounding makes ties, also across the classes
+        order = rng.permutation(y.size)
+        cases.append((y[order], p[order], spec))
+    cases.append((np.array([1, 0, 0, 1, 0, 1, 0]), np.array([0.31, 0.4, 0.1, 0.9, 0.3, 0.2, 0.2]), 0.75))
+    return cases
+
+
+def _kth(values, index):
+    return values[min(max(index, 0), len(values) - 1)]
+
+
+def _recall_mistakes(y, p, spec) -> dict:
+    """What the usual wrong versions of recall at a fixed specificity return (for the check's messages)."""
+    from ..experiments import recall_at_specificity
+
+    neg, pos, n = np.sort(p[y == 0]), p[y == 1], int((y == 0).sum())
+    k = int(np.ceil(spec * n))
+    first = np.sort(p[:n])  # the first n scores, as if the benign ones came first
+    return {
+        "ge": float(np.mean(pos >= _kth(neg, k - 1))),
+        "floor": float(np.mean(pos > _kth(neg, int(spec * n) - 1))),
+        "index": float(np.mean(pos > _kth(neg, int(spec * n)))),
+        "quantile": float(np.mean(pos > np.quantile(neg, spec))),
+        "quantile_all": float(np.mean(pos > np.quantile(p, spec))),
+        "max": float(np.mean(pos > neg.max())),
+        "fixed": recall_at_specificity(y, p, 0.9),
+        "position": float(np.mean(p[n:] > _kth(first, k - 1))),
+    }
+
+
+RECALL_MISTAKES = {
+    "ge": "a malignant score *equal* to the threshold counts as caught in yours. The threshold is a benign score, "
+          "and the rule is 'Malignant when p > threshold' (strictly above), so the benign scores at the threshold "
+          "stay benign and the specificity is kept: use >, not >=.",
+    "floor": "int() rounds down: with 37 benign scores and specificity 0.9, int(33.3) = 33 leaves only 33 of 37 "
+             "(89%) at or below the threshold. Round *up*: k = ceil(specificity * n), the threshold is the k-th "
+             "smallest (index k - 1).",
+    "index": "your threshold is one place too high whenever specificity * n is a whole number (0.8 * 50 = 40: the "
+             "40th smallest benign score is at index 39, not 40). k = ceil(specificity * n); threshold = "
+             "sorted_benign[k - 1].",
+    "quantile": "np.quantile interpolates between two benign scores, so your threshold is usually no score at all "
+                "and the count of benign scores at or below it is not the one the rule asks for. Take the "
+                "k-th smallest benign score itself, k = ceil(specificity * n).",
+    "quantile_all": "the quantile of *all* scores mixes the malignant ones in: choose the threshold from the benign "
+                    "scores only (specificity is about benign images).",
+    "max": "your threshold sits above *every* benign score (100% specificity). 90% specificity lets one benign score "
+           "in ten above the threshold: take the ceil(specificity * n)-th smallest benign score.",
+    "fixed": "yours gives the same answer whatever `specificity` is: use the argument, not 0.9.",
+    "position": "yours takes the first scores as the benign ones: select benign and malignant scores by their label "
+                "(p[y_true == 0]), the images come in any order.",
+}
 
 
 class RecallAtSpecificity(Problem):
@@ -103,9 +160,10 @@ class RecallAtSpecificity(Problem):
         "Specificity is the share of *benign* images called benign. Choose the threshold from the benign scores "
         "only: at least `specificity` of them must lie at or below it. Then measure recall on the malignant scores.",
         "Sort the benign scores; with n of them, the threshold is the k-th smallest, k = ceil(specificity * n) "
-        "(index k - 1). Recall = share of malignant scores strictly above the threshold.",
-        "neg = np.sort(p[y_true == 0]); t = neg[int(np.ceil(specificity * len(neg))) - 1]; "
-        "return float(np.mean(p[y_true == 1] > t))",
+        "(index k - 1; round up, never down, and do not interpolate). Recall = share of malignant scores strictly "
+        "above the threshold.",
+        "Fill the blanks: neg = np.sort(p[____]); k = int(np.ceil(____ * len(neg))); threshold = neg[____]; "
+        "recall = np.mean(p[y_true == 1] ____ threshold).",
     )
     solution_code = '''
     import numpy as np
@@ -118,36 +176,34 @@ class RecallAtSpecificity(Problem):
     '''
 
     def _check(self, recall_at_specificity):
-        y = np.array([0] * 10 + [1] * 5)
-        p = np.array([0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.9,  # benign
-                      0.95, 0.6, 0.45, 0.38, 0.1])  # malignant
-        got = float(recall_at_specificity(y.copy(), p.copy(), 0.9))
-        if abs(got - 0.4) > 1e-9:
-            if abs(got - 0.8) < 1e-9 or abs(got - 0.6) < 1e-9:
-                raise Incorrect(f"on 10 benign scores (the 9th smallest is 0.5) and malignant scores 0.95, 0.6, 0.45, "
-                                f"0.38, 0.1, recall at 90% specificity should be 2/5 = 0.4, yours is {got:.3g}: the "
-                                "threshold must leave 9 of the 10 benign scores at or below it (0.5), then count the "
-                                "malignant scores above it.")
-            if abs(got - 0.2) < 1e-9:
-                raise Incorrect(f"yours gives {got:.3g}, expected 0.4: your threshold sits above *every* benign score "
-                                "(100% specificity). 90% specificity lets one benign score in ten above the "
-                                "threshold: take the ceil(0.9 * n)-th smallest benign score.")
-            raise Incorrect(f"on a known example (10 benign scores, 5 malignant) recall at 90% specificity should be "
-                            f"0.4, yours is {got:.3g}. Pick the threshold from the benign scores only, then measure "
-                            "recall on the malignant ones.")
-        rng = np.random.default_rng(3)
-        for spec, n_neg, n_pos in ((0.9, 37, 11), (0.8, 50, 50), (0.95, 120, 9)):
-            y = np.array([0] * n_neg + [1] * n_pos)
-            p = np.concatenate([rng.beta(2, 4, n_neg), rng.beta(4, 2, n_pos)])
-            order = rng.permutation(len(y))
-            y, p = y[order], p[order]
-            want = _reference_recall(y, p, spec)
-            got = float(recall_at_specificity(y.copy(), p.copy(), spec))
-            if abs(got - want) > 1e-9:
-                raise Incorrect(f"with {n_neg} benign and {n_pos} malignant shuffled scores at specificity {spec}, "
-                                f"yours gives {got:.4g}, expected {want:.4g}. Does it use the `specificity` argument, "
-                                "and select benign and malignant scores by label (not by position)?")
-        return "at 90% specificity, 2 of 5 malignant tiles are caught in the example."
+        from ..experiments import recall_at_specificity as reference
+
+        cases = _recall_cases()
+        got = []
+        for y, p, spec in cases:
+            value = recall_at_specificity(y.copy(), p.copy(), spec)
+            if np.ndim(value) != 0:
+                raise Incorrect(f"recall_at_specificity returned an array of shape {np.shape(value)}: return one "
+                                "number, the share of malignant scores above the threshold.")
+            got.append(float(value))
+        want = [reference(y, p, spec) for y, p, spec in cases]
+        if np.allclose(got, want, atol=1e-9):
+            return "at 90% specificity, 2 of 5 malignant tiles are caught in the example."
+        i = next(i for i, (g, w) in enumerate(zip(got, want, strict=True)) if abs(g - w) > 1e-9)
+        y, p, spec = cases[i]
+        ties = "with ties, " if len(np.unique(p)) < p.size else ""
+        where = (f"with {int((y == 0).sum())} benign and {int(y.sum())} malignant scores ({ties}specificity {spec}) "
+                 f"yours gives {got[i]:.4g}, expected {want[i]:.4g}")
+        mistakes = [_recall_mistakes(y, p, spec) for y, p, spec in cases]
+        for name, message in RECALL_MISTAKES.items():
+            if np.allclose(got, [m[name] for m in mistakes], atol=1e-9):
+                raise Incorrect(f"{where}: {message}")
+        if i == 0:
+            raise Incorrect(f"on a known example (10 benign scores, the 9th smallest 0.5; malignant 0.95, 0.6, 0.45, "
+                            f"0.38, 0.1) recall at 90% specificity should be 2/5 = 0.4, yours is {got[0]:.3g}. Pick "
+                            "the threshold from the benign scores only, then measure recall on the malignant ones.")
+        raise Incorrect(f"{where}. Threshold = the ceil(specificity * n)-th smallest benign score; recall = share "
+                        "of malignant scores > it.")
 
 
 class FocalLoss(Problem):
@@ -160,8 +216,8 @@ class FocalLoss(Problem):
         "gave the *true* class: easy, confident-and-right examples (p_t near 1) count almost nothing.",
         "p_t = y * p + (1 - y) * (1 - p); cross-entropy = -log(p_t). Clip p to [1e-7, 1 - 1e-7] first; return the "
         "mean over the batch. With gamma = 0 it is ordinary binary cross-entropy.",
-        "p = np.clip(p, 1e-7, 1 - 1e-7); p_t = y * p + (1 - y) * (1 - p); "
-        "return float(np.mean(-((1 - p_t) ** gamma) * np.log(p_t)))",
+        "Fill the blanks: p = np.clip(p, 1e-7, 1 - 1e-7); p_t = y * ____ + (1 - y) * ____; "
+        "loss per image = -(____) ** gamma * np.log(____); return the ____ over the batch as a float.",
     )
     solution_code = '''
     import numpy as np
@@ -189,6 +245,12 @@ class FocalLoss(Problem):
                 continue
             p_t = y * p + (1 - y) * (1 - p)
             bce = float(np.mean(-np.log(p_t)))
+            if abs(got + want) <= 1e-4 * max(1.0, want):
+                raise Incorrect(f"with gamma={gamma} yours is {got:.4f}, the negative of the loss ({want:.4f}): "
+                                "cross-entropy is -log(p_t), a positive number that training makes smaller.")
+            if gamma != 2.0 and abs(got - float(np.mean(-((1 - p_t) ** 2) * np.log(p_t)))) < 1e-4:
+                raise Incorrect(f"with gamma={gamma} yours gives the loss for gamma=2: use the `gamma` argument in "
+                                "(1 - p_t) ** gamma instead of a fixed 2.")
             if gamma != 0 and abs(got - bce) < 1e-4:
                 raise Incorrect(f"with gamma={gamma} yours is plain cross-entropy ({got:.4f}): multiply each term by "
                                 "(1 - p_t) ** gamma, so that easy examples count less.")
@@ -215,12 +277,12 @@ class BalancedBatches(Problem):
     hints = (
         "Balanced batches need as many draws from the rare class as from the common one, however many images "
         "each has. tf.data can draw each element from one of several datasets, at random with given weights.",
-        "tf.data.Dataset.sample_from_datasets(datasets, weights=[0.5, 0.5]). The rare class runs out first: make "
-        "each class's dataset endless with .repeat() (after shuffling), sample, "
-        "then .batch(batch_size) and .take(steps) so that an 'epoch' has an end.",
-        "ds = tf.data.Dataset.sample_from_datasets([benign.shuffle(1000, seed=seed).repeat(), "
-        "malignant.shuffle(1000, seed=seed).repeat()], weights=[0.5, 0.5], seed=seed); "
-        "return ds.batch(batch_size).take(steps)",
+        "tf.data.Dataset.sample_from_datasets(datasets, weights=[0.5, 0.5]) draws single images. The rare class runs "
+        "out first: make each class's dataset endless with .repeat() (after shuffling), sample, and only then "
+        ".batch(batch_size) (batching each class first would give one-class batches) and .take(steps) so that an "
+        "'epoch' has an end.",
+        "Fill the blanks: per_class = [benign.shuffle(1000, seed=seed).____, malignant.____]; ds = "
+        "tf.data.Dataset.sample_from_datasets(per_class, weights=____, seed=seed); return ds.____.____",
     )
     solution_code = '''
     import tensorflow as tf
@@ -232,39 +294,57 @@ class BalancedBatches(Problem):
     '''
 
     def _check(self, balanced_batches):
+        share = self._one_run(balanced_batches, 16, 25, 0, first=True)
+        self._one_run(balanced_batches, 8, 7, 1, first=False)  # other arguments: nothing hard-coded
+        return f"{share:.0%} malignant over 25 batches from a split with 10%: rare tiles re-drawn, not copied."
+
+    def _one_run(self, balanced_batches, batch_size, steps, seed, first):
         import tensorflow as tf
+
+        from .core import take_bounded
 
         benign = tf.data.Dataset.range(90).map(lambda i: (tf.cast(i, tf.float32), tf.constant(0, tf.int64)))
         malignant = tf.data.Dataset.range(100, 110).map(lambda i: (tf.cast(i, tf.float32), tf.constant(1, tf.int64)))
-        ds = balanced_batches(benign, malignant, batch_size=16, steps=25, seed=0)
+        call = f"balanced_batches(benign, malignant, batch_size={batch_size}, steps={steps}, seed={seed})"
+        ds = balanced_batches(benign, malignant, batch_size=batch_size, steps=steps, seed=seed)
         if not isinstance(ds, tf.data.Dataset):
-            raise Incorrect(f"balanced_batches returned {type(ds).__name__}, not a tf.data.Dataset.")
-        batches = [(np.asarray(x).reshape(-1), np.asarray(y).reshape(-1)) for x, y in ds.take(200)]
-        if len(batches) > 25:
-            raise Incorrect("the dataset gave more than 25 batches with steps=25: end the epoch with .take(steps) "
-                            "(an endless dataset never finishes an epoch).")
+            raise Incorrect(f"{call} returned {type(ds).__name__}, not a tf.data.Dataset.")
+        if int(ds.cardinality()) == int(tf.data.INFINITE_CARDINALITY):
+            raise Incorrect(f"{call} never ends: end the epoch with .take(steps) after batching (the per-class "
+                            "datasets repeat forever, so the sampled one does too).")
+        elements = take_bounded(ds, 2 * steps, what=call)
+        batches = [(np.asarray(x).reshape(-1), np.asarray(y).reshape(-1)) for x, y in elements]
+        if len(batches) > steps:
+            raise Incorrect(f"{call} gave {len(batches)} batches: end the epoch with .take(steps), steps={steps}.")
         if not batches:
-            raise Incorrect("the dataset is empty.")
-        if batches[0][1].size != 16:
-            raise Incorrect(f"the first batch holds {batches[0][1].size} elements with batch_size=16: batch the "
-                            "sampled elements with .batch(batch_size).")
+            raise Incorrect(f"{call} is empty.")
+        mixed = [len(set(b[1].tolist())) > 1 for b in batches]
+        if len(batches) > 2 and not any(mixed):
+            raise Incorrect(f"every batch of {call} holds one class only: you batched each class before sampling, "
+                            "so sample_from_datasets draws whole batches. Sample single images, then "
+                            ".batch(batch_size), so that every batch mixes both classes.")
+        sizes = sorted({b[1].size for b in batches})
+        if batches[0][1].size != batch_size:
+            raise Incorrect(f"the first batch of {call} holds {batches[0][1].size} elements: batch the sampled "
+                            "elements with .batch(batch_size), using the argument.")
         ids = np.concatenate([b[0] for b in batches])
         labels = np.concatenate([b[1] for b in batches])
         share = float(labels.mean())
-        if len(batches) < 25:
-            raise Incorrect(f"only {len(batches)} batches of the 25 asked for: the malignant dataset (10 images) ran "
-                            "out. Make each class endless with .repeat() before sampling.")
-        if share < 0.35:
+        if len(batches) < steps:
+            raise Incorrect(f"only {len(batches)} batches of the {steps} asked for ({call}; batch sizes {sizes}): "
+                            "the malignant dataset (10 images) ran out. Make each class endless with .repeat() "
+                            "before sampling.")
+        if first and share < 0.35:
             raise Incorrect(f"only {share:.0%} of the sampled images are malignant (the source has 10%): draw each "
                             "class with probability 1/2, tf.data.Dataset.sample_from_datasets(..., weights=[0.5, "
                             "0.5]), and .repeat() the rare class so it never runs out.")
-        if share > 0.65:
+        if first and share > 0.65:
             raise Incorrect(f"{share:.0%} of the sampled images are malignant: the weights should be [0.5, 0.5], in "
                             "the order of the datasets.")
-        if not set(range(100, 110)) <= set(ids.astype(int).tolist()):
-            raise Incorrect("some malignant images never appear in 25 batches: sample from the whole malignant "
+        if first and not set(range(100, 110)) <= set(ids.astype(int).tolist()):
+            raise Incorrect(f"some malignant images never appear in {steps} batches: sample from the whole malignant "
                             "dataset.")
-        return f"{share:.0%} malignant over 25 batches from a split with 10%: rare tiles re-drawn, not copied."
+        return share
 
 # Exercise 5: per-seed results of a remedy experiment (three seeds per row; scripted numbers).
 SEED_RESULTS = {

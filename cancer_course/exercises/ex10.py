@@ -30,6 +30,28 @@ def _number(value, what: str) -> float:
     return float(value)
 
 
+def _rates(y, pred) -> dict:
+    """Every ratio of two confusion counts a learner might compute, by the name of its formula."""
+    tp, fn = int(np.sum(pred & (y == 1))), int(np.sum(~pred & (y == 1)))
+    tn, fp = int(np.sum(~pred & (y == 0))), int(np.sum(pred & (y == 0)))
+    counts = {"TP": tp, "FN": fn, "TN": tn, "FP": fp}
+    out = {}
+    for top in counts:
+        for other in counts:
+            if other != top:
+                total = counts[top] + counts[other]
+                out[f"{top} / ({top} + {other})"] = counts[top] / total if total else float("nan")
+    return out
+
+
+RATE_FORMULAS = {"sensitivity": "TP / (TP + FN)", "specificity": "TN / (TN + FP)", "ppv": "TP / (TP + FP)",
+                 "npv": "TN / (TN + FN)"}
+RATE_NAMES = {"TP / (TP + FN)": "the sensitivity", "TN / (TN + FP)": "the specificity", "TP / (TP + FP)": "the PPV",
+              "TN / (TN + FN)": "the NPV", "FP / (FP + TN)": "the false-positive rate (1 - specificity)",
+              "FN / (FN + TP)": "the false-negative rate (1 - sensitivity)",
+              "FP / (FP + TP)": "the false-discovery rate (1 - PPV)", "FN / (FN + TN)": "1 - NPV"}
+
+
 class ConfusionRates(Problem):
     title = "confusion-matrix rates by hand"
     names = ("confusion_rates",)
@@ -37,12 +59,11 @@ class ConfusionRates(Problem):
     lesson = LESSON + ": section 2, 'confusion_at'"
     hints = (
         "Call Malignant when p >= threshold. Count TP (malignant called malignant), FN (malignant called benign), "
-        "TN and FP. Then: sensitivity = TP / (TP + FN), specificity = TN / (TN + FP), PPV = TP / (TP + FP), "
-        "NPV = TN / (TN + FN).",
-        "pred = p >= threshold; tp = np.sum(pred & (y == 1)); fn = np.sum(~pred & (y == 1)); and so on. Return a dict "
-        "with the keys 'sensitivity', 'specificity', 'ppv', 'npv'.",
-        "return {'sensitivity': tp / (tp + fn), 'specificity': tn / (tn + fp), 'ppv': tp / (tp + fp), "
-        "'npv': tn / (tn + fn)}",
+        "TN and FP. Each rate divides one count by the images of a row or a column of the confusion matrix.",
+        "sensitivity = TP / (TP + FN) (all malignant images), specificity = TN / (TN + FP) (all benign images), "
+        "PPV = TP / (TP + FP) (all called malignant), NPV = TN / (TN + FN) (all called benign).",
+        "Fill the blanks: pred = p ____ threshold; tp = np.sum(pred & (y == 1)); fn = np.sum(____ & (y == 1)); "
+        "tn = ____; fp = ____; return {'sensitivity': ____, 'specificity': ____, 'ppv': ____, 'npv': ____}",
     )
     solution_code = '''
     import numpy as np
@@ -61,37 +82,60 @@ class ConfusionRates(Problem):
     def _check(self, confusion_rates):
         from ..evaluation import confusion_at
 
-        keys = ("sensitivity", "specificity", "ppv", "npv")
+        keys = tuple(RATE_FORMULAS)
         y = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 0])
         p = np.array([0.9, 0.5, 0.4, 0.2, 0.1, 0.3, 0.5, 0.7, 0.2, 0.05])
         cases = [(y, p, 0.5)] + [(*_scores(s), t) for s, t in ((0, 0.5), (1, 0.3), (2, 0.62))]
+        cases[-1][1][:3] = 0.62  # scores exactly at the threshold
+        got = []
         for y, p, threshold in cases:
-            got = confusion_rates(y.copy(), p.copy(), threshold)
-            if not isinstance(got, dict):
-                raise Incorrect(f"confusion_rates returned {type(got).__name__}; return a dict with the keys {keys}.")
-            missing = [k for k in keys if k not in got]
+            answer = confusion_rates(y.copy(), p.copy(), threshold)
+            if not isinstance(answer, dict):
+                raise Incorrect(f"confusion_rates returned {type(answer).__name__}; return a dict with the keys "
+                                f"{keys}.")
+            missing = [k for k in keys if k not in answer]
             if missing:
                 raise Incorrect(f"the dict has no {missing[0]!r} key; it needs {', '.join(keys)}.")
-            want = confusion_at(y, p, threshold)
-            values = {k: _number(got[k], f"got[{k!r}]") for k in keys}
-            if all(abs(values[k] - want[k]) < 1e-9 for k in keys):
-                continue
-            strict = confusion_at(y, p + 1e-12 * (p == threshold) * -1, threshold)  # p > threshold
-            if all(abs(values[k] - strict[k]) < 1e-9 for k in keys):
-                raise Incorrect(f"an image with p exactly {threshold} should be called Malignant: the rule is "
-                                "p >= threshold (the same as cancer-course predict), not p > threshold.")
-            if abs(values["sensitivity"] - want["specificity"]) < 1e-9 and abs(values["specificity"] - want["sensitivity"]) < 1e-9:
-                raise Incorrect("sensitivity and specificity are swapped: sensitivity is the share of *malignant* "
-                                "images called malignant, TP / (TP + FN).")
-            if abs(values["ppv"] - want["sensitivity"]) < 1e-9 and abs(values["sensitivity"] - want["ppv"]) < 1e-9:
-                raise Incorrect("sensitivity and PPV are swapped: sensitivity divides by all malignant images "
-                                "(TP + FN), PPV by all images *called* malignant (TP + FP).")
-            wrong = next(k for k in keys if abs(values[k] - want[k]) >= 1e-9)
-            formula = {"sensitivity": "TP / (TP + FN)", "specificity": "TN / (TN + FP)", "ppv": "TP / (TP + FP)",
-                       "npv": "TN / (TN + FN)"}[wrong]
-            raise Incorrect(f"at threshold {threshold} on {y.size} images {wrong} is {values[wrong]:.4g}, expected "
-                            f"{want[wrong]:.4g} = {formula} (Malignant when p >= threshold).")
-        return "sensitivity and specificity describe the model; PPV and NPV also depend on prevalence."
+            got.append({k: _number(answer[k], f"got[{k!r}]") for k in keys})
+        want = [confusion_at(y, p, t) for y, p, t in cases]
+        if all(abs(g[k] - w[k]) < 1e-9 for g, w in zip(got, want, strict=True) for k in keys):
+            return "sensitivity and specificity describe the model; PPV and NPV also depend on prevalence."
+
+        def matches(rule):  # the formula each key follows on every case, under a calling rule
+            found = {}
+            tables = [_rates(y, rule(p, t)) for y, p, t in cases]
+            for k in keys:
+                found[k] = next((f for f in tables[0] if all(abs(g[k] - tab[f]) < 1e-9
+                                                             for g, tab in zip(got, tables, strict=True))), None)
+            return found
+
+        rules = {">=": lambda p, t: p >= t, ">": lambda p, t: p > t, "0.5": lambda p, t: p >= 0.5}
+        found = {name: matches(rule) for name, rule in rules.items()}
+        right = {name: [k for k in keys if f[k] == RATE_FORMULAS[k]] for name, f in found.items()}
+        if len(right[">"]) == 4:
+            raise Incorrect("an image with p exactly at the threshold should be called Malignant: the rule is "
+                            "p >= threshold (the same as cancer-course predict), not p > threshold.")
+        if len(right["0.5"]) == 4:
+            raise Incorrect("yours gives the rates at 0.5 whatever the threshold: call Malignant when "
+                            "p >= threshold, using the `threshold` argument.")
+        formulas = found[">="]
+        if (formulas["sensitivity"], formulas["specificity"]) == (RATE_FORMULAS["specificity"],
+                                                                 RATE_FORMULAS["sensitivity"]):
+            raise Incorrect("sensitivity and specificity are swapped: sensitivity is the share of *malignant* "
+                            "images called malignant, TP / (TP + FN).")
+        if (formulas["sensitivity"], formulas["ppv"]) == (RATE_FORMULAS["ppv"], RATE_FORMULAS["sensitivity"]):
+            raise Incorrect("sensitivity and PPV are swapped: sensitivity divides by all malignant images "
+                            "(TP + FN), PPV by all images *called* malignant (TP + FP).")
+        for k in keys:
+            f = formulas[k]
+            if f is not None and f != RATE_FORMULAS[k]:
+                raise Incorrect(f"your {k} is {f}, {RATE_NAMES.get(f, 'another ratio')}; {k} = {RATE_FORMULAS[k]} "
+                                "(Malignant when p >= threshold).")
+        i, k = next((i, k) for i, (g, w) in enumerate(zip(got, want, strict=True)) for k in keys
+                    if abs(g[k] - w[k]) >= 1e-9)
+        y, p, threshold = cases[i]
+        raise Incorrect(f"at threshold {threshold} on {y.size} images {k} is {got[i][k]:.4g}, expected "
+                        f"{want[i][k]:.4g} = {RATE_FORMULAS[k]} (Malignant when p >= threshold).")
 
 
 class ThresholdForSensitivity(Problem):
@@ -199,10 +243,11 @@ class CalibrationError(Problem):
         "Cut [0, 1] into n_bins equal-width bins of predicted p(malignant). In each bin, compare the mean "
         "prediction with the observed share of malignant images; ECE is the average gap, weighted by how many "
         "images fall in the bin.",
-        "bin = np.minimum((p * n_bins).astype(int), n_bins - 1) (so p = 1.0 goes in the last bin). ECE = sum over "
-        "non-empty bins of (n_bin / n) * |mean(y in bin) - mean(p in bin)|.",
-        "idx = np.minimum((p * n_bins).astype(int), n_bins - 1); return sum((idx == b).mean() * "
-        "abs(y[idx == b].mean() - p[idx == b].mean()) for b in range(n_bins) if (idx == b).any())",
+        "The bin of a score is int(p * n_bins), except p = 1.0, which belongs in the last bin (n_bins - 1), not in "
+        "one of its own; a score on an edge goes in the bin above it. ECE = sum over the non-empty bins of "
+        "(n_bin / n) * |mean(y in bin) - mean(p in bin)|.",
+        "Fill the blanks: idx = np.minimum((p * n_bins).astype(int), ____); for each b in range(n_bins): inside = "
+        "idx == b; if inside.any(): total += ____ * abs(y[inside].mean() - ____).",
     )
     solution_code = '''
     import numpy as np
@@ -219,32 +264,71 @@ class CalibrationError(Problem):
     '''
 
     def _check(self, ece):
-        from ..evaluation import expected_calibration_error, reliability_data
+        from ..evaluation import expected_calibration_error
 
-        y = np.array([0, 0, 1, 0, 1, 1, 1, 0, 1, 1])
-        p = np.array([0.05, 0.12, 0.18, 0.35, 0.38, 0.72, 0.75, 0.78, 0.95, 1.0])
-        cases = [(y, p, 10), (y, p, 5)] + [(*_scores(s), n) for s, n in ((9, 10), (10, 15))]
-        for y, p, n_bins in cases:
-            got = _number(ece(y.copy(), p.copy(), n_bins), "the ECE")
-            want = expected_calibration_error(y, p, n_bins)
-            if abs(got - want) < 1e-9:
-                continue
-            data = reliability_data(y, p, n_bins)
-            used = [(c, o, q) for c, o, q in zip(data["count"], data["observed"], data["predicted"]) if c]
-            unweighted = float(np.mean([abs(o - q) for _, o, q in used]))
-            if abs(got - unweighted) < 1e-9:
-                raise Incorrect(f"yours is the plain average of the bins' gaps ({got:.4f}); weight each bin by its "
-                                f"share of the images, n_bin / n (expected {want:.4f}).")
-            if abs(got - float(np.mean(np.abs(y - p)))) < 1e-9:
-                raise Incorrect(f"yours is the mean |y - p| over single images ({got:.4f}), not over bins: group the "
-                                f"images into {n_bins} equal-width bins of p first, then compare each bin's observed "
-                                f"malignant share with its mean prediction (expected {want:.4f}).")
-            if np.isnan(got):
-                raise Incorrect("yours is nan: skip the empty bins (a mean over no images is nan).")
-            raise Incorrect(f"on {y.size} images with {n_bins} bins yours gives {got:.4f}, expected {want:.4f}. Are the "
-                            "bins equal-width on [0, 1] (p = 1.0 in the last one) and is every bin weighted by "
-                            "n_bin / n?")
-        return "0 would be perfectly calibrated; the reliability diagram shows where the gap is."
+        cases = _ece_cases()
+        got = [_number(ece(y.copy(), p.copy(), n_bins), "the ECE") for y, p, n_bins in cases]
+        want = [expected_calibration_error(y, p, n_bins) for y, p, n_bins in cases]
+        if np.allclose(got, want, atol=1e-9):
+            return "0 would be perfectly calibrated; the reliability diagram shows where the gap is."
+        if any(np.isnan(got)):
+            raise Incorrect("yours is nan on some inputs: skip the empty bins (a mean over no images is nan).")
+        for name, message in ECE_MISTAKES.items():
+            if np.allclose(got, [_ece_variant(name, y, p, n_bins) for y, p, n_bins in cases], atol=1e-9):
+                raise Incorrect(message)
+        i = next(i for i, (g, w) in enumerate(zip(got, want, strict=True)) if abs(g - w) > 1e-9)
+        y, p, n_bins = cases[i]
+        raise Incorrect(f"on {y.size} images with {n_bins} bins yours gives {got[i]:.4f}, expected {want[i]:.4f}. Are "
+                        "the bins equal-width on [0, 1] (p = 1.0 in the last one) and is every bin weighted by "
+                        "n_bin / n?")
+
+
+def _ece_cases() -> list:
+    """(labels, scores, n_bins): p = 1.0 in several images, scores exactly on bin edges, other bin counts."""
+    y = np.array([0, 0, 1, 0, 1, 1, 1, 0, 1, 1])
+    p = np.array([0.05, 0.12, 0.18, 0.35, 0.38, 0.72, 0.75, 0.78, 0.95, 1.0])
+    edges = (np.array([0, 1, 0, 1, 1, 1, 0, 0, 1, 0, 1, 0]),  # dyadic edges: exact in floating point
+             np.array([0.0, 0.25, 0.25, 0.5, 0.5, 0.75, 0.75, 0.125, 0.6, 1.0, 1.0, 1.0]))
+    rng = np.random.default_rng(21)
+    noisy = [(rng.integers(0, 2, n), rng.uniform(0, 1, n)) for n in (40, 57)]
+    noisy[1][1][:5] = 1.0
+    return [(y, p, 10), (y, p, 5), (*edges, 4), (*edges, 8), (*noisy[0], 10), (*noisy[1], 15)]
+
+
+def _ece_variant(name, y, p, n_bins) -> float:
+    """What a usual wrong version of the ECE returns."""
+    y, p = y.astype(float), p.astype(float)
+    if name == "per_image":
+        return float(np.mean(np.abs(y - p)))
+    if name == "ten_bins":
+        n_bins = 10
+    index = {"digitize": np.digitize(p, np.linspace(0, 1, n_bins + 1)) - 1,  # p = 1.0 lands in bin n_bins: dropped
+             "upper_closed": np.maximum(np.ceil(p * n_bins).astype(int) - 1, 0)}.get(
+        name, np.minimum((p * n_bins).astype(int), n_bins - 1))
+    gaps = [((index == b).mean(), abs(y[index == b].mean() - p[index == b].mean()))
+            for b in range(n_bins) if (index == b).any()]
+    if name == "unweighted":
+        return float(np.mean([g for _, g in gaps]))
+    if name == "max_gap":
+        return float(max(g for _, g in gaps))
+    return float(sum(w * g for w, g in gaps))
+
+
+ECE_MISTAKES = {
+    "unweighted": "yours is the plain average of the bins' gaps; weight each bin by its share of the images, "
+                  "n_bin / n.",
+    "per_image": "yours is the mean |y - p| over single images, not over bins: group the images into n_bins "
+                 "equal-width bins of p first, then compare each bin's observed malignant share with its mean "
+                 "prediction.",
+    "digitize": "the images with p = 1.0 are left out of yours: np.digitize puts 1.0 in a bin of its own (number "
+                "n_bins), past the last one. The last bin is closed, [(n-1)/n, 1]: "
+                "np.minimum((p * n_bins).astype(int), n_bins - 1).",
+    "upper_closed": "a score exactly on a bin edge (p = 0.25 with 4 bins) goes in the bin above it: the bins are "
+                    "[0, 1/n), [1/n, 2/n), ..., [(n-1)/n, 1]; yours puts it in the bin below.",
+    "ten_bins": "yours uses 10 bins whatever n_bins is: use the argument.",
+    "max_gap": "yours is the largest gap of any bin (the maximum calibration error); the ECE is their average, "
+               "weighted by n_bin / n.",
+}
 
 
 # Exercise 5: candidate thresholds with their sensitivity and specificity, measured on validation.

@@ -35,6 +35,48 @@ def _tiny_model(seed: int = 0):
     return model
 
 
+def _stamp_class():
+    """A layer whose scale travels in the .keras file but not in its config: only a model loaded from the file
+    has it (an in-memory clone, even with the weights copied, has the default 1.0)."""
+    import keras
+
+    global _STAMP
+    if _STAMP is None:
+        @keras.saving.register_keras_serializable(package="cancer_course_checks")
+        class CheckStamp(keras.layers.Layer):
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)
+                self.scale = 1.0
+
+            def call(self, x):
+                return x * self.scale
+
+            def save_own_variables(self, store):
+                store["scale"] = np.array(self.scale, "float32")
+
+            def load_own_variables(self, store):
+                self.scale = float(np.asarray(store["scale"]))
+
+        _STAMP = CheckStamp
+    return _STAMP
+
+
+_STAMP = None
+STAMP_SCALE = 1.375
+
+
+def _stamped_model():
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((8, 8, 3))
+    stamp = _stamp_class()(name="stamp")
+    stamp.scale = STAMP_SCALE
+    x = layers.Conv2D(4, 3, padding="same", activation="relu", name="conv")(stamp(inputs))
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    return keras.Model(inputs, layers.Dense(2, activation="softmax", name="output")(x), name="stamped")
+
+
 def _lambda_model():
     import keras
     from keras import layers
@@ -87,6 +129,13 @@ class SaveAndReload(Problem):
             if got.shape != want.shape or not np.allclose(got, want, atol=1e-6):
                 raise Incorrect("the reloaded model predicts differently from the saved one: save the whole model "
                                 "(model.save, not only the architecture) and load that same file.")
+            stamped = _stamped_model()
+            back = save_and_reload(stamped, str(Path(tmp) / "stamped.keras"))
+            scales = [layer.scale for layer in getattr(back, "layers", []) if isinstance(layer, _stamp_class())]
+            if back is not stamped and scales != [STAMP_SCALE]:
+                raise Incorrect("the model you returned was not loaded from the file: it is a copy made in memory "
+                                "(keras.models.clone_model, set_weights, ...), which proves nothing about the file. "
+                                "Return what keras.models.load_model(path, safe_mode=True) gives.")
             risky = _lambda_model()
             try:
                 save_and_reload(risky, str(Path(tmp) / "lambda.keras"))
@@ -94,8 +143,8 @@ class SaveAndReload(Problem):
                 pass  # safe mode refused to run the stored lambda: what we want
             else:
                 raise Incorrect("a model with a Lambda layer (Python code stored in the file) was loaded back: that "
-                                "means safe_mode was off. Load with keras.models.load_model(path, safe_mode=True), "
-                                "which refuses to run code from a file.")
+                                "means safe_mode was off (or the model did not come from the file). Load with "
+                                "keras.models.load_model(path, safe_mode=True), which refuses to run code from a file.")
         return "same predictions after the round trip; code stored in a file is refused."
 
 
@@ -104,7 +153,8 @@ def _write_images(folder: Path) -> dict[str, float]:
     from PIL import Image
 
     folder.mkdir(parents=True, exist_ok=True)
-    levels = {"a_dark.png": 0.15, "b_bright.jpg": 0.85, "d_middle.png": 0.58, "e_light.png": 0.65}
+    levels = {"a_dark.png": 0.15, "b_bright.jpg": 0.85, "d_middle.png": 0.58, "e_light.png": 0.65,
+              "f_scanner.PNG": 0.72}  # scanners often write upper-case extensions
     for name, level in levels.items():
         Image.fromarray(np.full((8, 8, 3), round(level * 255), np.uint8)).save(folder / name, quality=100)
     (folder / "c_broken.png").write_bytes(b"this is not a PNG")
@@ -185,9 +235,17 @@ class PredictionsCsv(Problem):
         want_names = sorted([*levels, "c_broken.png"])
         if sorted(names) != want_names:
             missing = sorted(set(want_names) - set(names))
-            raise Incorrect(f"the CSV lists {names}; expected one row per image: {want_names}"
-                            + (f" ({missing[0]} is missing: a broken file gets a row with its error)." if missing
-                               else "."))
+            if "f_scanner.PNG" in missing:
+                raise Incorrect(f"the CSV lists {names}: f_scanner.PNG is missing, an image whose extension is in "
+                                "upper case (as many scanners write it). Compare the suffix case-insensitively: "
+                                "p.suffix.lower() in ('.png', '.jpg', '.jpeg').")
+            if "c_broken.png" in missing:
+                raise Incorrect(f"the CSV lists {names}: c_broken.png is missing. It is a broken image file, and a "
+                                "broken file still gets a row, with its error and no label, so nobody thinks it "
+                                "was never looked at.")
+            why = (f" ({', '.join(missing)} missing)" if missing else
+                   " (some file is listed twice)" if len(set(names)) < len(names) else "")
+            raise Incorrect(f"the CSV lists {names}; expected one row per image file, {want_names}{why}.")
         if names != want_names:
             raise Incorrect(f"the rows are in the order {names}: sort the files by name, so the CSV is the same on "
                             "every machine.")
@@ -211,7 +269,7 @@ class PredictionsCsv(Problem):
             if row["label"] != label:
                 raise Incorrect(f"{name} (p = {p:.3f}) is labelled {row['label']!r} with threshold={threshold}: call "
                                 "Malignant when p >= threshold, and pass the threshold on to predict_images.")
-        return "four predictions and one named error, in a CSV anyone can open."
+        return "five predictions and one named error, in a CSV anyone can open."
 
 
 def example_evaluation(seed: int = 0, chosen_on: str = "validation") -> dict:
@@ -225,7 +283,11 @@ def example_evaluation(seed: int = 0, chosen_on: str = "validation") -> dict:
     n_benign, n_malignant = 60 + 7 * seed, 40 + 3 * seed
     y = np.array([0] * n_benign + [1] * n_malignant)
     p = np.concatenate([rng.beta(2, 4 + seed, n_benign), rng.beta(4 + seed, 2, n_malignant)])
-    chosen = threshold_for_sensitivity(y, p, 0.9)
+    y_val = np.array([0] * 45 + [1] * 35)
+    p_val = np.concatenate([rng.beta(2, 4 + seed, 45), rng.beta(4 + seed, 2, 35)])
+    # the threshold and its sensitivity/specificity come from the split it was chosen on; the confusion matrix
+    # at that threshold is measured on the evaluated (test) split: the figures a card reports
+    chosen = threshold_for_sensitivity(*((y_val, p_val) if chosen_on == "validation" else (y, p)), 0.9)
     return {
         "model": {"name": f"course_model_{seed}"},
         "dataset": {"split": "test", "n": int(y.size),
@@ -296,6 +358,13 @@ class ModelCard(Problem):
                        "the sensitivity at the chosen threshold": conf["sensitivity"],
                        "the specificity at the chosen threshold": conf["specificity"]}
             for what, value in figures.items():
+                rate = what.split()[1]
+                if (f"{value:.3f}" not in card and rate in ("sensitivity", "specificity")
+                        and chosen["chosen_on"] != ev["dataset"]["split"] and f"{chosen[rate]:.3f}" in card):
+                    raise Incorrect(f"the card for {ev['model']['name']} shows the {rate} of the {chosen['chosen_on']} "
+                                    f"split ({chosen[rate]:.3f}, ev['thresholds']['chosen'][{rate!r}]), where the "
+                                    "threshold was chosen; the card reports the evaluated split's: "
+                                    f"ev['confusion_matrix_chosen'][{rate!r}] = {value:.3f}.")
                 if f"{value:.3f}" not in card:
                     stale = [w for w, v in {"the AUC": other["auc"]}.items() if f"{v:.3f}" in card]
                     if stale:
