@@ -87,3 +87,103 @@ def run(model, x):
 
 def close(a, b, tol: float = 1e-4) -> bool:
     return a.shape == b.shape and np.allclose(a, b, rtol=tol, atol=tol)
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparing a learner's block with a reference, on the learner's own weights
+# ---------------------------------------------------------------------------------------------
+def _signature(op) -> tuple:
+    return type(op).__name__, tuple(tuple(int(d) for d in w.shape) for w in op.weights)
+
+
+def _feeders(op) -> tuple:
+    """The signatures of the nearest layers with weights that feed ``op`` (through weightless ones)."""
+    found, stack, seen = set(), [op], set()
+    while stack:
+        nodes = getattr(stack.pop(), "_inbound_nodes", None) or []
+        for tensor in (nodes[0].input_tensors if nodes else []):
+            history = getattr(tensor, "_keras_history", None)
+            if history is None or id(history[0]) in seen:
+                continue
+            seen.add(id(history[0]))
+            if getattr(history[0], "weights", None):
+                found.add(_signature(history[0]))
+            else:
+                stack.append(history[0])
+    return tuple(sorted(found))
+
+
+def _weighted(model) -> list:
+    return [op for op in model.operations if getattr(op, "weights", None)]
+
+
+def copy_by_role(src, dst) -> bool:
+    """Copy ``src``'s weights into ``dst``, layer by layer, pairing layers by what they do.
+
+    A layer's role is its type, its weights' shapes and the layers with weights that feed it, so a
+    BatchNorm after the main path's last convolution and one after the projection are told apart
+    whatever order the learner created them in; layers left over are paired by type and shapes in
+    creation order. Returns False when the two models' layers cannot be paired one to one.
+    """
+    src_ops, dst_ops = _weighted(src), _weighted(dst)
+    if len(src_ops) != len(dst_ops):
+        return False
+    src_keys = [(_signature(op), _feeders(op)) for op in src_ops]
+    unused = list(range(len(src_ops)))
+    pairs, left = [], []
+    for op in dst_ops:
+        key = (_signature(op), _feeders(op))
+        match = next((i for i in unused if src_keys[i] == key), None)
+        if match is None:
+            left.append(op)
+        else:
+            unused.remove(match)
+            pairs.append((src_ops[match], op))
+    for op in left:
+        match = next((i for i in unused if src_keys[i][0] == _signature(op)), None)
+        if match is None:
+            return False
+        unused.remove(match)
+        pairs.append((src_ops[match], op))
+    for a, b in pairs:
+        for wa, wb in zip(a.weights, b.weights, strict=True):
+            wb.assign(np.asarray(wa.numpy()))
+    return True
+
+
+def same_function(model, reference_fn, input_shape, seed: int = 0, tol: float = 1e-4, **kwargs) -> bool | None:
+    """Does ``model`` compute what ``reference_fn(x, **kwargs)`` computes, on ``model``'s own weights?
+
+    Builds the reference on ``input_shape``, copies the learner's (randomised) weights into it with
+    :func:`copy_by_role`, and compares the two outputs on a random batch. None when the weights
+    cannot be paired (a different set of layers).
+    """
+    import keras
+
+    inputs = keras.Input(shape=input_shape)
+    reference = keras.Model(inputs, reference_fn(inputs, **kwargs))
+    if not copy_by_role(model, reference):
+        return None
+    x = np.random.default_rng(seed).normal(0.3, 1.0, size=(2, *input_shape)).astype("float32")
+    return close(run(model, x), run(reference, x), tol)
+
+
+def first_match(model, variants: dict, input_shape, **kwargs) -> str | None:
+    """The message of the first of ``variants`` (message: builder) that ``model`` computes, else None."""
+    for message, builder in variants.items():
+        if same_function(model, builder, input_shape, **kwargs):
+            return message
+    return None
+
+
+# What a shape error from a learner's attention block usually means (Problem.known_errors).
+CHANNEL_ERRORS = (
+    (r"Incompatible shapes: \[\d+(?:,\d+){3}\] vs\. \[\d+,\d+\]",
+     "The gates have shape (batch, C), without the two positions axes, so they cannot multiply x: pool with "
+     "keepdims=True (e.g. GlobalAveragePooling2D(keepdims=True)) so that they have shape (1, 1, C)."),
+    (r"incompatible shapes|expected axis -1 of input shape to have value|Incompatible shapes",
+     "The check also builds your block on another number of channels: did you hard-code the channel count? "
+     "Read it from the input, channels = x.shape[-1]."),
+    (r"units=0\b", "With fewer channels than the ratio (the check also tries 8 channels with ratio 16), "
+                   "channels // ratio is 0: the hidden layer still needs one unit, max(1, channels // ratio)."),
+)

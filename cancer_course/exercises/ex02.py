@@ -8,7 +8,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._keras import build, counts, expect_params, expect_shape, randomise, run, shape
+from ._keras import (
+    CHANNEL_ERRORS,
+    build,
+    close,
+    counts,
+    expect_params,
+    expect_shape,
+    first_match,
+    randomise,
+    run,
+    same_function,
+    shape,
+)
 from ._numbers import expect_count
 from .core import Choice, Incorrect, Option, Problem, format_table, register
 
@@ -33,6 +45,45 @@ def _dense_weights(model, c: int, r: int):
         ) from None
 
 
+def _conv_bn(x, filters, kernel_size, relu=True):
+    from keras import layers
+
+    x = layers.BatchNormalization()(layers.Conv2D(filters, kernel_size, padding="same")(x))
+    return layers.ReLU()(x) if relu else x
+
+
+def _block_variant(x, filters, ratio=16, *, relu_a=True, relu_b=True, relu_before_se=False, relu_proj=False,
+                   se_after_add=False):
+    """The residual SE block with one known mistake switched on (what the check names)."""
+    from keras import layers
+
+    from .. import blocks
+
+    b = max(1, filters // 4)
+    y = _conv_bn(_conv_bn(x, b, 1, relu=relu_a), b, 3, relu=relu_b)
+    y = _conv_bn(y, filters, 1, relu=relu_before_se)
+    s = x if x.shape[-1] == filters else _conv_bn(x, filters, 1, relu=relu_proj)
+    if se_after_add:
+        return layers.ReLU()(blocks.squeeze_excitation(layers.Add()([y, s]), ratio))
+    return layers.ReLU()(layers.Add()([blocks.squeeze_excitation(y, ratio), s]))
+
+
+def _variant(**mistake):
+    return lambda x, filters, ratio: _block_variant(x, filters, ratio, **mistake)
+
+
+_BLOCK_MISTAKES = {
+    "there is a ReLU before SE: the main path's last conv_bn has relu=False, so SE sees the BN's output.":
+        _variant(relu_before_se=True),
+    "the 3x3 conv_bn has no ReLU: only the main path's last conv_bn has relu=False.": _variant(relu_b=False),
+    "the first 1x1 conv_bn has no ReLU: only the main path's last conv_bn has relu=False.": _variant(relu_a=False),
+    "the projection has a ReLU: the shortcut is conv 1x1 -> BN without ReLU (relu=False); the block's one ReLU "
+    "comes after the addition.": _variant(relu_proj=True),
+    "SE comes after the addition: SE rescales the main path only, before the shortcut is added.":
+        _variant(se_after_add=True),
+}
+
+
 class SqueezeExcitation(Problem):
     title = "the squeeze-and-excitation block"
     names = ("squeeze_excitation",)
@@ -43,9 +94,11 @@ class SqueezeExcitation(Problem):
         "scale (multiply the input by the gates).",
         "Squeeze with layers.GlobalAveragePooling2D(keepdims=True) so the result is (1, 1, C) and broadcasts "
         "against the input. The first Dense has max(1, C // ratio) units and ReLU, the second C units and sigmoid.",
-        "s = GlobalAveragePooling2D(keepdims=True)(x); s = Dense(C // ratio, 'relu')(s); "
-        "gates = Dense(C, 'sigmoid')(s); return Multiply()([x, gates])",
+        "Fill in the blanks: channels = x.shape[-1]; s = layers.GlobalAveragePooling2D(keepdims=____)(x); "
+        "s = layers.Dense(max(1, ____ // ____), activation=____)(s); gates = layers.Dense(____, activation=____)(s); "
+        "return layers.Multiply()([____, ____])",
     )
+    known_errors = CHANNEL_ERRORS
     solution_code = '''
     def squeeze_excitation(x, ratio=16, name="se"):
         channels = x.shape[-1]
@@ -103,6 +156,15 @@ class SqueezeExcitation(Problem):
         expect_params(small, blocks.se_params(32, 8), call,
                       "the hidden layer must have channels // ratio units: use the `ratio` argument, "
                       "and read the channels from the input (x.shape[-1]).")
+        randomise(small, seed=11, scale=0.3)
+        if not same_function(small, blocks.squeeze_excitation, (4, 4, 32), seed=1, ratio=8):
+            raise Incorrect(f"{call}: with your own weights copied into a reference SE block, the outputs differ: "
+                            "check the average squeeze, ReLU on the first Dense and sigmoid on the second, and that "
+                            "the gates multiply the input.")
+        tiny, call = build(squeeze_excitation, (4, 4, 8), "squeeze_excitation", ratio=16)
+        expect_params(tiny, blocks.se_params(8, 16), call,
+                      "with fewer channels than the ratio (8 // 16 = 0) the hidden layer still needs one unit: "
+                      "max(1, channels // ratio).")
         return "One gate per channel, in (0, 1), computed from the channel averages."
 
 
@@ -115,8 +177,8 @@ class ProjectionShortcut(Problem):
         "must change the number of channels without looking at neighbours.",
         "The projection is a 1x1 convolution with `filters` filters followed by BatchNormalization, and no ReLU "
         "(the ReLU comes after the addition).",
-        "Compare x.shape[-1] with filters: equal, the input passes unchanged; otherwise the projection is your "
-        "conv_bn with kernel size 1 and relu=False, named f'{name}_proj'.",
+        "Fill in the blanks: if x.shape[____] == ____: return ____; otherwise return conv_bn(x, ____, ____, "
+        "f'{name}_proj', relu=____).",
     )
     solution_code = '''
     def shortcut(x, filters, name="block"):
@@ -136,10 +198,20 @@ class ProjectionShortcut(Problem):
             raise Incorrect("shortcut(x, 64) on a 64-channel input returned None: did you forget `return`?")
         if same is not inputs:
             model = keras.Model(inputs, same)
-            raise Incorrect(
-                f"shortcut(x, 64) on a 64-channel input added {model.count_params():,} parameters and returned "
-                f"shape {shape(same.shape)}: when the channels already match, the shortcut is the input itself "
-                "(return x): an identity shortcut has no layers and no parameters.")
+            x = np.random.default_rng(0).normal(size=(2, 8, 8, 64)).astype("float32")
+            n = model.count_params()
+            if n == 0 and close(run(model, x), x):
+                pass  # layers.Identity()(x) or the like: the input, unchanged
+            elif n == 0:
+                raise Incorrect(
+                    f"shortcut(x, 64) on a 64-channel input has no parameters but changes the input (shape "
+                    f"{shape(same.shape)}): when the channels already match, the shortcut is the input itself "
+                    "(return x, or layers.Identity()(x)).")
+            else:
+                raise Incorrect(
+                    f"shortcut(x, 64) on a 64-channel input added {n:,} parameters and returned shape "
+                    f"{shape(same.shape)}: when the channels already match, the shortcut is the input itself "
+                    "(return x): an identity shortcut has no layers with weights.")
         model, call = build(shortcut, (8, 8, 64), "shortcut", filters=128, name="proj")
         expect_shape(model, (None, 8, 8, 128), call,
                      "a projection shortcut changes the channels to `filters` and keeps height and width "
@@ -162,6 +234,25 @@ class ProjectionShortcut(Problem):
         if out.min() >= 0:
             raise Incorrect(f"{call} never outputs a negative number: leave out the ReLU on the shortcut "
                             "(relu=False); the block applies its ReLU after the addition.")
+        for c_in, filters in ((32, 48), (64, 32)):
+            try:
+                model, call = build(shortcut, (6, 6, c_in), "shortcut", filters=filters, name="other")
+            except Incorrect as exc:
+                if "returned its input unchanged" not in str(exc):
+                    raise
+                raise Incorrect(f"shortcut(x, {filters}) on a {c_in}-channel input returned the input itself: "
+                                "whenever the input's channels differ from `filters` - more or fewer - the "
+                                "shortcut projects to `filters` channels (compare with ==).") from None
+            expect_shape(model, (None, 6, 6, filters), call,
+                         "whenever the input's channels differ from `filters` - more or fewer - the shortcut "
+                         "projects to `filters` channels.")
+            expect_params(model, blocks.conv_params(c_in, filters, 1) + 4 * filters, call,
+                          f"a 1x1 conv {c_in} -> {filters} with bias and a BN ({4 * filters}).")
+            randomise(model, seed=5)
+            if not same_function(model, lambda x, f=filters: _conv_bn(x, f, 1, relu=False), (6, 6, c_in)):
+                raise Incorrect(f"{call}: with your own weights in a reference 1x1 conv -> BN projection, the "
+                                "outputs differ: the projection is the convolution, then BatchNormalization, "
+                                "and no ReLU.")
         return "Identity when the channels match; a 1x1 conv + BN projection when they change."
 
 
@@ -175,10 +266,11 @@ class ResidualSEBlock(Problem):
         "(ReLU after the first two only), then SE. Add the shortcut, then a final ReLU.",
         "Use conv_bn(...) for each convolution (relu=False on the last one), squeeze_excitation(y, ratio, ...) "
         "for SE, and shortcut(x, filters, name) for the other path; layers.Add()([y, s]) adds them.",
-        "b = max(1, filters // 4); y = conv_bn(x, b, 1, ...); y = conv_bn(y, b, 3, ...); "
-        "y = conv_bn(y, filters, 1, ..., relu=False); y = squeeze_excitation(y, ratio, ...); "
-        "return layers.ReLU()(layers.Add()([y, shortcut(x, filters, name)]))",
+        "Fill in the blanks: b = max(1, filters // ____); y = conv_bn(x, ____, 1, ...); y = conv_bn(y, ____, "
+        "____, ...); y = conv_bn(y, ____, 1, ..., relu=____); y = squeeze_excitation(y, ratio=____, ...); "
+        "y = layers.Add()([____, shortcut(x, ____, name)]); return layers.ReLU()(____)",
     )
+    known_errors = CHANNEL_ERRORS
     solution_code = '''
     def residual_se_block(x, filters, ratio=16, name="block"):
         bottleneck = max(1, filters // 4)
@@ -232,6 +324,24 @@ class ResidualSEBlock(Problem):
         expect_params(model, sum(blocks.residual_se_params(64, 128, 16)), call,
                       "when the channels change (64 -> 128) the shortcut adds a 1x1 conv (64*128 + 128) and a BN "
                       "(4*128); the main path works at 128 // 4 = 32 channels.")
+        # Other widths and ratios, and the learner's own weights in the reference block.
+        for c_in, filters, ratio in ((32, 48, 4), (64, 64, 16)):
+            model, call = build(residual_se_block, (6, 6, c_in), "residual_se_block", filters=filters, ratio=ratio)
+            expect_shape(model, (None, 6, 6, filters), call, "a block outputs `filters` channels.")
+            got, want = model.count_params(), sum(blocks.residual_se_params(c_in, filters, ratio))
+            if got != want and got == sum(blocks.residual_se_params(c_in, filters, 16)):
+                raise Incorrect(f"{call} has {got:,} parameters, as if the SE ratio were 16: pass `ratio` on, "
+                                "squeeze_excitation(y, ratio=ratio, ...).")
+            expect_params(model, want, call, f"the bottleneck has {filters} // 4 = {filters // 4} channels and SE "
+                                             f"reduces {filters} channels by the ratio {ratio}.")
+            randomise(model, seed=12)
+            kwargs = {"filters": filters, "ratio": ratio}
+            if not same_function(model, blocks.residual_se_block, (6, 6, c_in), **kwargs):
+                mistake = first_match(model, _BLOCK_MISTAKES, (6, 6, c_in), **kwargs)
+                raise Incorrect(f"{call}: with your own weights copied into the reference block, the outputs differ"
+                                + (f": {mistake}" if mistake else
+                                   ". Check the order: conv_bn 1x1 (ReLU), conv_bn 3x3 (ReLU), conv_bn 1x1 (no ReLU), "
+                                   "SE, add the shortcut, then one ReLU."))
         return "It passes its input through when the main path is silent, and projects when the width changes."
 
 
@@ -244,8 +354,9 @@ class CountBlockParams(Problem):
         "(conv + BN) because the channels change from 128 to 256. The bottleneck is 256 // 4 = 64.",
         "Conv k x k, c_in -> c_out: k*k*c_in*c_out + c_out. BN: 4 per channel, of which 2 (moving mean and "
         "variance) are non-trainable. SE on C channels with ratio 16: C*(C/16) + C/16 + (C/16)*C + C.",
-        "Non-trainable: 2 x (64 + 64 + 256 + 256) = 1,280 (four BNs, counting the projection's). "
-        "Total: 128*64+64 + 9*64*64+64 + 64*256+256 + 4*(64+64+256) + 8,464 (SE) + 128*256+256 + 4*256.",
+        "Fill in the blanks: non-trainable = 2 x (____ + ____ + ____ + ____), one term per BN (the projection's "
+        "counts). Total = the convolutions (1x1 128 -> ____, 3x3 ____ -> ____, 1x1 ____ -> 256, the projection "
+        "1x1 ____ -> ____, each with biases) + 4 x (the BNs' channels) + SE (8,464).",
     )
     solution_code = '''
     block_params = (

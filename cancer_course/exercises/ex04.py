@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._keras import build, expect_shape, randomise, run
+from ._keras import CHANNEL_ERRORS, build, expect_params, expect_shape, randomise, run
 from ._numbers import expect_count
 from .core import Choice, Incorrect, Option, Problem, format_table, register
 
@@ -26,14 +26,17 @@ def _weights(model):
     return found
 
 
-def _channel_gates(x, w, c, r, descriptors=("avg", "max")):
+def _channel_gates(x, w, c, r, descriptors=("avg", "max"), out_relu=False, sigmoid_each=False):
     w1, b1, w2, b2 = w[(c, r)], w[(r,)], w[(r, c)], w[(c,)]
 
     def mlp(d):
-        return np.maximum(d @ w1 + b1, 0) @ w2 + b2
+        z = np.maximum(d @ w1 + b1, 0) @ w2 + b2
+        z = np.maximum(z, 0) if out_relu else z
+        return _sigmoid(z) if sigmoid_each else z
 
     pooled = {"avg": x.mean(axis=(1, 2)), "max": x.max(axis=(1, 2))}
-    return _sigmoid(sum(mlp(pooled[d]) for d in descriptors))[:, None, None, :]
+    total = sum(mlp(pooled[d]) for d in descriptors)
+    return (total if sigmoid_each else _sigmoid(total))[:, None, None, :]
 
 
 def _spatial_map(x, kernel, bias, order=("mean", "max")):
@@ -71,9 +74,11 @@ class ChannelAttention(Problem):
         "through the *same* MLP (C -> C // ratio with ReLU -> C); add the two results, then a sigmoid gives the gates.",
         "Create the two Dense layers once (hidden = layers.Dense(C // ratio, activation='relu'); out = "
         "layers.Dense(C)), then call them on both descriptors: out(hidden(avg)) and out(hidden(mx)).",
-        "avg = GlobalAveragePooling2D(keepdims=True)(x); mx = GlobalMaxPooling2D(keepdims=True)(x); "
-        "gates = Activation('sigmoid')(Add()([out(hidden(avg)), out(hidden(mx))])); return Multiply()([x, gates])",
+        "Fill in the blanks: avg = layers.GlobalAveragePooling2D(keepdims=True)(x); mx = layers.____(keepdims=True)(x); "
+        "logits = layers.Add()([out(hidden(____)), out(hidden(____))]); gates = layers.Activation(____)(logits); "
+        "return layers.Multiply()([____, ____])",
     )
+    known_errors = CHANNEL_ERRORS
     solution_code = '''
     def channel_attention(x, ratio=8, name="ca"):
         channels = x.shape[-1]
@@ -100,20 +105,43 @@ class ChannelAttention(Problem):
             raise Incorrect(f"{call} has {got:,} parameters but it should have {shared:,}: one shared MLP, "
                             "Dense 32 -> 32 // 8 = 4 (ReLU) and Dense 4 -> 32, with biases (32*4 + 4 + 4*32 + 32).")
         randomise(model, seed=6, scale=0.3)
-        w = _channel_weights(model, 32, 4, call)
-        x = np.random.default_rng(0).normal(0.5, 1.0, size=(2, 6, 6, 32)).astype("float32")
-        out = run(model, x)
-        if np.allclose(out, x * _channel_gates(x, w, 32, 4), atol=1e-4):
-            return "Average and max descriptors, one shared MLP, added, then a sigmoid."
-        for descriptors, message in [
-            (("avg",), "your gates use only the average-pooled descriptor: CBAM adds the max-pooled one too."),
-            (("max",), "your gates use only the max-pooled descriptor: CBAM adds the average-pooled one too."),
-        ]:
-            if np.allclose(out, x * _channel_gates(x, w, 32, 4, descriptors), atol=1e-4):
-                raise Incorrect(message)
-        raise Incorrect(f"{call}: the output is not x * sigmoid(MLP(avg) + MLP(max)). Check that the MLP's first "
-                        "layer has ReLU and its second none, that the two MLP outputs are *added* before one sigmoid, "
-                        "and that the gates multiply the input.")
+        _compare_channel(model, 32, 4, call)
+        model, call = build(channel_attention, (5, 5, 24), "channel_attention", ratio=4)
+        expect_shape(model, (None, 5, 5, 24), call, "channel attention keeps the shape of its input.")
+        expect_params(model, blocks.dense_params(24, 6) + blocks.dense_params(6, 24), call,
+                      "the hidden layer has channels // ratio = 24 // 4 = 6 units: use the `ratio` argument and read "
+                      "the channels from the input (x.shape[-1]).")
+        randomise(model, seed=16, scale=0.3)
+        _compare_channel(model, 24, 6, call)
+        model, call = build(channel_attention, (4, 4, 8), "channel_attention", ratio=16)
+        expect_params(model, blocks.dense_params(8, 1) + blocks.dense_params(1, 8), call,
+                      "with fewer channels than the ratio (8 // 16 = 0) the hidden layer still needs one unit: "
+                      "max(1, channels // ratio).")
+        return "Average and max descriptors, one shared MLP, added, then a sigmoid."
+
+
+def _compare_channel(model, c, r, call):
+    """Raise Incorrect unless ``model`` is x * sigmoid(MLP(avg) + MLP(max)), naming a known mistake."""
+    w = _channel_weights(model, c, r, call)
+    x = np.random.default_rng(0).normal(0.5, 1.0, size=(2, *tuple(model.input.shape)[1:])).astype("float32")
+    out = run(model, x)
+    if np.allclose(out, x * _channel_gates(x, w, c, r), atol=1e-4):
+        return
+    for options, message in [
+        ({"descriptors": ("avg",)}, "your gates use only the average-pooled descriptor: CBAM adds the max-pooled one "
+                                    "too."),
+        ({"descriptors": ("max",)}, "your gates use only the max-pooled descriptor: CBAM adds the average-pooled one "
+                                    "too."),
+        ({"sigmoid_each": True}, "you apply a sigmoid to each MLP output and add the two: add the two MLP outputs "
+                                 "first, then one sigmoid (gates in (0, 1))."),
+        ({"out_relu": True}, "the MLP's second Dense has a ReLU: only the hidden layer has one; the sigmoid after "
+                             "the addition makes the gates."),
+    ]:
+        if np.allclose(out, x * _channel_gates(x, w, c, r, **options), atol=1e-4):
+            raise Incorrect(f"{call}: {message}")
+    raise Incorrect(f"{call}: the output is not x * sigmoid(MLP(avg) + MLP(max)). Check that the MLP's first "
+                    "layer has ReLU and its second none, that the two MLP outputs are *added* before one sigmoid, "
+                    "and that the gates multiply the input.")
 
 
 class SpatialAttention(Problem):
@@ -125,9 +153,14 @@ class SpatialAttention(Problem):
         "kernel_size x kernel_size convolution with one filter and a sigmoid turns them into one value per position.",
         "ChannelPool('mean') and ChannelPool('max') (from cancer_course.blocks) compute the two maps; "
         "layers.Concatenate(axis=-1) stacks them; Conv2D(1, kernel_size, padding='same') then a sigmoid.",
-        "maps = Concatenate()([ChannelPool('mean')(x), ChannelPool('max')(x)]); "
-        "attention = Activation('sigmoid')(Conv2D(1, kernel_size, padding='same')(maps)); "
-        "return Multiply()([x, attention])",
+        "Fill in the blanks: maps = layers.Concatenate(axis=-1)([ChannelPool(____)(x), ChannelPool(____)(x)]); "
+        "attention = layers.Activation(____)(layers.Conv2D(____, ____, padding=____)(maps)); "
+        "return layers.Multiply()([____, ____])",
+    )
+    known_errors = (
+        (r"expected min_ndim=4, found ndim=3|expected ndim=4, found ndim=3",
+         "The channel-mean and channel-max maps lost their last axis: keep it, keras.ops.mean(x, axis=-1, "
+         "keepdims=True) (or ChannelPool('mean')), so that each map is (H, W, 1)."),
     )
     solution_code = '''
     def spatial_attention(x, kernel_size=7, name="sa"):
@@ -154,18 +187,36 @@ class SpatialAttention(Problem):
             raise Incorrect(f"{call} has {got:,} parameters but it should have {expected}: one 7x7 convolution "
                             "from 2 maps to 1, with its bias (7*7*2 + 1). Pooling over channels has no weights.")
         randomise(model, seed=7, scale=0.3)
-        kernel, bias = _spatial_weights(model, 7, call)
-        x = np.random.default_rng(0).normal(0.5, 1.0, size=(2, 9, 9, 32)).astype("float32")
-        out = run(model, x)
-        for order in (("mean", "max"), ("max", "mean")):
-            if np.allclose(out, x * _spatial_map(x, kernel, bias, order), atol=1e-4):
-                return "One attention value per position, from the channel-mean and channel-max maps."
-        ratio = out / x
-        if not np.allclose(ratio, ratio[..., :1], atol=1e-3):
-            raise Incorrect(f"{call}: at each position every channel should be multiplied by the *same* value "
-                            "(a map of shape (H, W, 1)); yours multiplies channels differently.")
-        raise Incorrect(f"{call}: the output is not x * sigmoid(conv(mean and max over channels)). Check the two "
-                        "maps (mean and max over the last axis), padding='same', and the sigmoid.")
+        _compare_spatial(model, 7, call)
+        model, call = build(spatial_attention, (6, 6, 16), "spatial_attention", kernel_size=3)
+        expect_shape(model, (None, 6, 6, 16), call, "spatial attention keeps the shape (padding='same').")
+        expect_params(model, blocks.conv_params(2, 1, 3), call,
+                      "with kernel_size=3 the convolution is 3x3 over the 2 maps (3*3*2 + 1 = 19): use the "
+                      "`kernel_size` argument.")
+        randomise(model, seed=17, scale=0.3)
+        _compare_spatial(model, 3, call)
+        return "One attention value per position, from the channel-mean and channel-max maps."
+
+
+def _compare_spatial(model, k, call):
+    kernel, bias = _spatial_weights(model, k, call)
+    x = np.random.default_rng(0).normal(0.5, 1.0, size=(2, *tuple(model.input.shape)[1:])).astype("float32")
+    out = run(model, x)
+    for order in (("mean", "max"), ("max", "mean")):
+        if np.allclose(out, x * _spatial_map(x, kernel, bias, order), atol=1e-4):
+            return
+    ratio, diff = out / x, out - x
+    if np.allclose(diff, diff[..., :1], atol=1e-4) and not np.allclose(diff, 0, atol=1e-4):
+        raise Incorrect(f"{call} adds the attention map to x: attention *multiplies* every channel at a position "
+                        "by the map's value there (layers.Multiply()([x, attention])).")
+    if not np.allclose(ratio, ratio[..., :1], atol=1e-3):
+        raise Incorrect(f"{call}: at each position every channel should be multiplied by the *same* value "
+                        "(a map of shape (H, W, 1)); yours multiplies channels differently.")
+    if ratio.min() < -1e-6 or ratio.max() > 1 + 1e-6:
+        raise Incorrect(f"{call}: the attention map should lie in (0, 1) but ranges from {ratio.min():.3f} to "
+                        f"{ratio.max():.3f}: a sigmoid follows the convolution.")
+    raise Incorrect(f"{call}: the output is not x * sigmoid(conv(mean and max over channels)). Check the two "
+                    "maps (mean and max over the last axis), padding='same', and the sigmoid.")
 
 
 class Cbam(Problem):
@@ -177,7 +228,7 @@ class Cbam(Problem):
         "CBAM is your two functions in a row. Which comes first?",
         "First refine the channels (channel_attention), then decide where to look on the refined map "
         "(spatial_attention).",
-        "return spatial_attention(channel_attention(x, ratio, ...), kernel_size, ...)",
+        "Fill in the blanks: x = ____(x, ratio=____, name=...); return ____(x, kernel_size=____, name=...)",
     )
     solution_code = '''
     def cbam(x, ratio=8, kernel_size=7, name="cbam"):
@@ -194,24 +245,55 @@ class Cbam(Problem):
         if model.count_params() != expected:
             raise Incorrect(f"{call} has {model.count_params():,} parameters but it should have {expected:,}: the "
                             "shared MLP (32*4 + 4 + 4*32 + 32 = 292) plus the 7x7 convolution over 2 maps (99). "
-                            "Check q1 and q2 first, and pass `ratio` and `kernel_size` on.")
+                            + _parts(cbam))
         randomise(model, seed=8, scale=0.3)
-        w = _channel_weights(model, 32, 4, call)
-        kernel, bias = _spatial_weights(model, 7, call)
-        x = np.random.default_rng(0).normal(0.5, 1.0, size=(2, 9, 9, 32)).astype("float32")
-        out = run(model, x)
-        for order in (("mean", "max"), ("max", "mean")):
-            refined = x * _channel_gates(x, w, 32, 4)
-            if np.allclose(out, refined * _spatial_map(refined, kernel, bias, order), atol=1e-4):
-                return "Channel attention first, then spatial attention on the refined map."
-            located = x * _spatial_map(x, kernel, bias, order)
-            if np.allclose(out, located * _channel_gates(located, w, 32, 4), atol=1e-4):
-                raise Incorrect(f"{call} applies spatial attention first: CBAM refines the channels first, then "
-                                "computes the spatial map from the *refined* feature map.")
-            if np.allclose(out, x * _channel_gates(x, w, 32, 4) * _spatial_map(x, kernel, bias, order), atol=1e-4):
-                raise Incorrect(f"{call} computes both attentions from the input, side by side: CBAM is sequential, "
-                                "the spatial map is computed from the output of channel attention.")
-        raise Incorrect(f"{call}: the output is not spatial_attention(channel_attention(x)). Check q1 and q2 first.")
+        _compare_cbam(model, 32, 4, 7, call, cbam)
+        model, call = build(cbam, (6, 6, 16), "cbam", ratio=4, kernel_size=3)
+        got, want = model.count_params(), blocks.cbam_params(16, 4, 3)
+        if got != want:
+            if got == blocks.cbam_params(16, 8, 3) or got == blocks.cbam_params(16, 8, 7):
+                raise Incorrect(f"{call} has {got:,} parameters, as if the ratio were 8: pass `ratio` on to "
+                                "channel_attention(x, ratio=ratio, ...).")
+            if got == blocks.cbam_params(16, 4, 7):
+                raise Incorrect(f"{call} has {got:,} parameters, as if kernel_size were 7: pass `kernel_size` on to "
+                                "spatial_attention(x, kernel_size=kernel_size, ...).")
+            raise Incorrect(f"{call} has {got:,} parameters but it should have {want:,}. " + _parts(cbam))
+        randomise(model, seed=18, scale=0.3)
+        _compare_cbam(model, 16, 4, 3, call, cbam)
+        return "Channel attention first, then spatial attention on the refined map."
+
+
+def _parts(cbam) -> str:
+    """What to look at when cbam is wrong: q1 or q2 if one of them fails, else how cbam combines them."""
+    namespace = getattr(cbam, "__globals__", {})
+    for problem, name in ((q1, "channel_attention"), (q2, "spatial_attention")):
+        part = namespace.get(name)
+        if part is None or not callable(part):
+            continue
+        result = problem.evaluate(part)
+        if not result.correct:
+            return f"Your {name} does not pass q{problem.number} yet ({result.message}); fix it first."
+    return ("Your channel_attention and spatial_attention pass q1 and q2, so look at how cbam combines them: "
+            "call both, one after the other, and pass `ratio` and `kernel_size` on.")
+
+
+def _compare_cbam(model, c, r, k, call, cbam):
+    w = _channel_weights(model, c, r, call)
+    kernel, bias = _spatial_weights(model, k, call)
+    x = np.random.default_rng(0).normal(0.5, 1.0, size=(2, *tuple(model.input.shape)[1:])).astype("float32")
+    out = run(model, x)
+    for order in (("mean", "max"), ("max", "mean")):
+        refined = x * _channel_gates(x, w, c, r)
+        if np.allclose(out, refined * _spatial_map(refined, kernel, bias, order), atol=1e-4):
+            return
+        located = x * _spatial_map(x, kernel, bias, order)
+        if np.allclose(out, located * _channel_gates(located, w, c, r), atol=1e-4):
+            raise Incorrect(f"{call} applies spatial attention first: CBAM refines the channels first, then "
+                            "computes the spatial map from the *refined* feature map.")
+        if np.allclose(out, x * _channel_gates(x, w, c, r) * _spatial_map(x, kernel, bias, order), atol=1e-4):
+            raise Incorrect(f"{call} computes both attentions from the input, side by side: CBAM is sequential, "
+                            "the spatial map is computed from the output of channel attention.")
+    raise Incorrect(f"{call}: the output is not spatial_attention(channel_attention(x)). " + _parts(cbam))
 
 
 class CountCbam(Problem):
@@ -221,7 +303,7 @@ class CountCbam(Problem):
     hints = (
         "Two parts have weights: the shared MLP (counted once) and the spatial convolution.",
         "MLP: C*(C/r) + C/r + (C/r)*C + C with C = 256, r = 8. Spatial convolution: 7*7*2 weights + 1 bias.",
-        "cbam_256_params = 256*32 + 32 + 32*256 + 256 + 7*7*2 + 1",
+        "Fill in the blanks: (256 * ____ + ____) + (____ * 256 + ____) + (7 * 7 * ____ + ____).",
     )
     solution_code = '''
     cbam_256_params = (256 * 32 + 32) + (32 * 256 + 256) + (7 * 7 * 2 + 1)
