@@ -15,7 +15,7 @@ from .core import Choice, Incorrect, Option, Problem, register
 
 LESSON = "lesson 07 (training; cancer_course/training.py)"
 VAL_AUC = [0.60, 0.70, 0.80, 0.78, 0.76, 0.75, 0.74, 0.73, 0.72, 0.71, 0.70, 0.69]
-VAL_LOSS = [0.90, 0.70, 0.50, 0.55, 0.60, 0.62, 0.64, 0.66, 0.68, 0.70, 0.72, 0.74]
+VAL_LOSS = [0.90, 0.70, 0.58, 0.55, 0.53, 0.52, 0.54, 0.56, 0.58, 0.60, 0.62, 0.64]  # best later than the AUC
 BEST_EPOCH = 2
 
 
@@ -28,8 +28,8 @@ class ClassBalanceFromWeights(Problem):
         "about how many images its class had?",
         "weight_c = n_samples / (n_classes * n_c), so n_c / n_samples = 1 / (n_classes * weight_c). The shares of "
         "all classes add up to 1.",
-        "k = len(class_weight); the share of class c is 1 / (k * class_weight[c]); return a dict keyed like "
-        "class_weight.",
+        "Fill the blanks: k = ____ (the number of classes, from the dict itself); return {c: ____ for c, w in "
+        "class_weight.items()}.",
     )
     solution_code = '''
     def class_shares(class_weight):
@@ -58,6 +58,9 @@ class ClassBalanceFromWeights(Problem):
                 raise Incorrect(f"class_shares({shown}) = { {c: round(v, 3) for c, v in got.items()} }: the shares "
                                 f"add up to {sum(got.values()):.3g}, not 1. The recipe divides by the number of "
                                 f"classes too: share = 1 / (n_classes * weight).")
+            if len(counts) != 2 and all(abs(got[c] - 1 / (2 * weights[c])) <= 1e-3 for c in counts):
+                raise Incorrect(f"class_shares({shown}): you divided by 2, but these weights belong to "
+                                f"{len(counts)} classes: n_classes = len(class_weight).")
             norm = sum(weights.values())
             if all(abs(got[c] - weights[c] / norm) <= 1e-3 for c in counts):
                 raise Incorrect(f"class_shares({shown}): you normalised the weights, but a *larger* weight means a "
@@ -79,7 +82,8 @@ class Schedule(Problem):
         "epoch.",
         "Either compute it from the epoch (1e-3 * 0.9 ** epoch) or from the current rate (lr * 0.9 after epoch 0),"
         " but not both: lr * 0.9 ** epoch would compound.",
-        "At epoch e the rate is 1e-3 multiplied by 0.9 e times; the lr argument can be ignored.",
+        "Fill the blanks: def lr_schedule(epoch, lr=None): return ____ * ____ ** epoch (the lr argument can be "
+        "ignored).",
     )
     solution_code = '''
     def lr_schedule(epoch, lr=None):
@@ -94,6 +98,9 @@ class Schedule(Problem):
             got.append(lr)
         if np.allclose(got, want, rtol=1e-5):
             return "1e-3, 9e-4, 8.1e-4, ... : the rate shrinks by 10% every epoch."
+        if np.allclose(got, got[0], rtol=1e-9):
+            raise Incorrect(f"your rate is {got[0]:.3g} at every epoch: it should shrink by 10% each epoch, "
+                            "1e-3 * 0.9 ** epoch.")
         if not np.isclose(got[0], 1e-3, rtol=1e-5):
             raise Incorrect(f"at epoch 0 your schedule gives {got[0]:.3g}; training should start at the initial rate "
                             "1e-3 (epochs count from 0: 0.9 ** 0 = 1).")
@@ -146,8 +153,8 @@ class Callbacks(Problem):
         "`patience` epochs, and go back to the best epoch's weights) and keras.callbacks.LearningRateScheduler.",
         "EarlyStopping(monitor='val_auc', mode='max', patience=patience, restore_best_weights=True); "
         "LearningRateScheduler(lr_schedule) with your schedule from q2.",
-        "return [keras.callbacks.EarlyStopping(monitor='val_auc', mode='max', patience=patience, "
-        "restore_best_weights=True), keras.callbacks.LearningRateScheduler(lr_schedule)]",
+        "Fill the blanks: return [keras.callbacks.EarlyStopping(monitor=____, mode=____, patience=____, "
+        "restore_best_weights=____), keras.callbacks.LearningRateScheduler(____)]",
     )
     solution_code = '''
     def make_callbacks(patience=3):
@@ -159,32 +166,47 @@ class Callbacks(Problem):
     '''
 
     def _check(self, make_callbacks):
-        callbacks = make_callbacks(patience=3)
-        if not isinstance(callbacks, list | tuple):
-            raise Incorrect(f"make_callbacks returned {type(callbacks).__name__}; model.fit wants a list of callbacks.")
-        run, weight, rates = _simulate(list(callbacks))
-        scripted = ("In a scripted run where the validation AUC rises to its best at epoch 3 (0.80) and then falls, "
-                    "with patience 3,")
-        if run == len(VAL_AUC):
-            raise Incorrect(f"{scripted} training never stopped: add keras.callbacks.EarlyStopping "
-                            "(monitor='val_auc', mode='max', patience=patience).")
-        if run < BEST_EPOCH + 1 + 3:
-            raise Incorrect(f"{scripted} training stopped after epoch {run}, while the AUC was still improving or "
-                            "had just peaked: early stopping must treat a *higher* val_auc as better (mode='max') and "
-                            "wait `patience` epochs without improvement.")
-        if run > BEST_EPOCH + 1 + 3:
-            raise Incorrect(f"{scripted} training ran {run} epochs; it should stop after epoch {BEST_EPOCH + 1 + 3} "
-                            "(3 epochs without improvement): pass patience=patience.")
-        if int(round(weight)) != BEST_EPOCH:
-            raise Incorrect(f"{scripted} training stopped at the right time but kept the weights of the last epoch "
-                            f"({run}) instead of the best one ({BEST_EPOCH + 1}): set restore_best_weights=True.")
-        want = [1e-3 * 0.9**e for e in range(run)]
-        if np.allclose(rates, rates[0]):
-            raise Incorrect("the learning rate never changed: add keras.callbacks.LearningRateScheduler(lr_schedule).")
-        if not np.allclose(rates, want, rtol=1e-4):
-            raise Incorrect("the learning rates during the run were " + ", ".join(f"{r:.3g}" for r in rates[:4])
-                            + ", ...; expected 0.001, 0.0009, 0.00081, ...: use your lr_schedule from q2.")
-        return f"stopped after epoch {run}, back to the weights of epoch {BEST_EPOCH + 1}, learning rate decaying."
+        import keras
+
+        for patience in (3, 2):  # the default and another value: nothing hard-coded
+            callbacks = make_callbacks(patience=patience)
+            if not isinstance(callbacks, list | tuple):
+                raise Incorrect(f"make_callbacks returned {type(callbacks).__name__}; model.fit wants a list of "
+                                "callbacks.")
+            stoppers = [cb for cb in callbacks if isinstance(cb, keras.callbacks.EarlyStopping)]
+            monitored = {cb.monitor for cb in stoppers}
+            if monitored and "val_auc" not in monitored:
+                watched = sorted(monitored)[0]
+                why = ("the *training* AUC, which keeps rising while the model memorises" if watched == "auc" else
+                       "the validation loss, which the class weights and the operating point move; the lesson "
+                       "keeps the epoch with the best ranking" if watched == "val_loss" else "another metric")
+                raise Incorrect(f"your EarlyStopping monitors {watched!r}, {why}: monitor='val_auc', mode='max'.")
+            run, weight, rates = _simulate(list(callbacks))
+            stop = BEST_EPOCH + 1 + patience
+            scripted = ("In a scripted run where the validation AUC rises to its best at epoch 3 (0.80) and then "
+                        f"falls, with patience {patience},")
+            if run == len(VAL_AUC):
+                raise Incorrect(f"{scripted} training never stopped: add keras.callbacks.EarlyStopping "
+                                "(monitor='val_auc', mode='max', patience=patience).")
+            if run < stop and any(getattr(cb, "mode", "") == "min" for cb in stoppers):
+                raise Incorrect(f"{scripted} training stopped after epoch {run}, while the AUC was still improving: "
+                                "early stopping must treat a *higher* val_auc as better (mode='max').")
+            if run != stop:
+                raise Incorrect(f"{scripted} training ran {run} epochs; it should stop after epoch {stop} ({patience} "
+                                "epochs without improvement): pass patience=patience, the argument, not a number.")
+            if int(round(weight)) != BEST_EPOCH:
+                raise Incorrect(f"{scripted} training stopped at the right time but kept the weights of the last "
+                                f"epoch ({run}) instead of the best one ({BEST_EPOCH + 1}): set "
+                                "restore_best_weights=True.")
+            want = [1e-3 * 0.9**e for e in range(run)]
+            if np.allclose(rates, rates[0]):
+                raise Incorrect("the learning rate never changed: add "
+                                "keras.callbacks.LearningRateScheduler(lr_schedule).")
+            if not np.allclose(rates, want, rtol=1e-4):
+                raise Incorrect("the learning rates during the run were " + ", ".join(f"{r:.3g}" for r in rates[:4])
+                                + ", ...; expected 0.001, 0.0009, 0.00081, ...: use your lr_schedule from q2.")
+        return (f"stopped `patience` epochs after the best one, back to the weights of epoch {BEST_EPOCH + 1}, "
+                "learning rate decaying.")
 
 # Exercise 4: curves like the seed's, over more epochs (scripted: no training in the exercise).
 CURVES = {

@@ -27,9 +27,9 @@ class SearchSpace(Problem):
         "The learning rate spans a factor of 30, so sample it on a log scale.",
         "learning_rate: hp.Float 1e-4 to 3e-3, sampling='log'; dropout: hp.Float 0.2 to 0.6, step 0.1; l2: hp.Choice "
         "[0.0, 1e-5, 1e-4]; augmentation: hp.Float 0.0 to 1.5, step 0.5. Return them in a dict.",
-        "return {'learning_rate': hp.Float('learning_rate', 1e-4, 3e-3, sampling='log'), 'dropout': "
-        "hp.Float('dropout', 0.2, 0.6, step=0.1), 'l2': hp.Choice('l2', [0.0, 1e-5, 1e-4]), 'augmentation': "
-        "hp.Float('augmentation', 0.0, 1.5, step=0.5)}",
+        "Fill the blanks: return {'learning_rate': hp.Float('learning_rate', ____, ____, sampling=____), "
+        "'dropout': hp.Float('dropout', 0.2, 0.6, step=____), 'l2': hp.Choice('l2', ____), 'augmentation': "
+        "hp.Float(____)}",
     )
     solution_code = '''
     def search_space(hp):
@@ -92,7 +92,8 @@ class WhichSplit(Problem):
         "scores), test reports the final choice once.",
         "Scoring a trial, early stopping and choosing a threshold are all *choices*. Only the final report looks at "
         "the test split.",
-        "return {'fit the weights': 'train', 'report the final model': 'test'}.get(step, 'validation')",
+        "Fill the blanks: if step == 'fit the weights': return ____; if step == ____: return 'test'; every other "
+        "step returns ____.",
     )
     solution_code = '''
     def split_for(step):

@@ -149,7 +149,8 @@ class ThresholdForSensitivity(Problem):
         "Try the distinct scores as thresholds, from the highest down, and stop at the first whose sensitivity "
         "(share of malignant scores >= t) reaches the target. Equivalently: sort the malignant scores from high to "
         "low; you need k = ceil(target * n_malignant) of them at or above t, so t is the k-th highest.",
-        "pos = np.sort(p[y_true == 1])[::-1]; k = int(np.ceil(target * len(pos))); return float(pos[k - 1])",
+        "Fill the blanks: malignant = np.sort(p[____])[::-1] (highest first); k = int(np.ceil(____ * "
+        "len(malignant))); return float(malignant[____]).",
     )
     solution_code = '''
     import numpy as np

@@ -51,6 +51,18 @@ def _attention_model():
     return keras.Model(inputs, layers.Dense(1, activation="sigmoid", name="output")(x), name="attention")
 
 
+def _saliency_model():
+    """A model whose last 4-D layer is a 1-channel map: the feature map Grad-CAM wants comes before it."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((16, 16, 3))
+    x = layers.Conv2D(6, 3, padding="same", activation="relu", name="features")(inputs)
+    x = layers.Conv2D(1, 1, activation="sigmoid", name="saliency")(x)
+    x = layers.Flatten(name="flat")(x)
+    return keras.Model(inputs, layers.Dense(2, activation="softmax", name="output")(x), name="saliency_head")
+
+
 class LastConvLayer(Problem):
     title = "find the last feature-map layer"
     names = ("last_feature_map",)
@@ -61,8 +73,8 @@ class LastConvLayer(Problem):
         "model's layers from the end and stop at the first such layer.",
         "len(layer.output.shape) == 4 marks a feature map. Skip 1-channel maps (attention gates, not features) and "
         "the InputLayer. Return the layer's *name*.",
-        "for layer in reversed(model.layers): if len(layer.output.shape) == 4 and layer.output.shape[-1] > 1 and not "
-        "isinstance(layer, keras.layers.InputLayer): return layer.name",
+        "Fill the blanks: for layer in reversed(model.layers): if len(layer.output.shape) == ____ and "
+        "layer.output.shape[-1] > ____ and not isinstance(layer, ____): return ____",
     )
     solution_code = '''
     def last_feature_map(model):
@@ -75,7 +87,7 @@ class LastConvLayer(Problem):
     def _check(self, last_feature_map):
         import keras
 
-        for build, want in ((_plain_model, "conv_b"), (_attention_model, "attended")):
+        for build, want in ((_plain_model, "conv_b"), (_attention_model, "attended"), (_saliency_model, "features")):
             model = build()
             got = last_feature_map(model)
             if isinstance(got, keras.layers.Layer):
@@ -154,10 +166,11 @@ class GradCam(Problem):
         "Four steps: a model that returns the layer's activations and the score; a GradientTape for the gradient of "
         "the score with respect to the activations; one weight per channel (the mean gradient over positions); the "
         "weighted sum of the channels, ReLU, scaled so the maximum is 1.",
-        "tap = keras.Model(model.input, [model.get_layer(layer_name).output, model.output]); with "
-        "tf.GradientTape() as tape: features, score = tap(image[None]); grads = tape.gradient(score, features); "
-        "weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True).",
-        "cam = tf.nn.relu(tf.reduce_sum(features * weights, axis=-1))[0]; return (cam / tf.reduce_max(cam)).numpy()",
+        "A keras.Model from model.input to two outputs, the layer's output and model.output, gives both in one "
+        "call; run it on image[None] inside tf.GradientTape() and ask the tape for the gradient of the score with "
+        "respect to the features. Average that gradient over height and width: one weight per channel.",
+        "Fill the blanks: weights = tf.reduce_mean(grads, axis=____, keepdims=True); cam = ____(tf.reduce_sum("
+        "features * weights, axis=____))[0]; return (cam / ____).numpy()",
     )
     solution_code = '''
     def grad_cam_map(model, image, layer_name):
@@ -190,6 +203,11 @@ class GradCam(Problem):
                             "for the class, tf.nn.relu, before scaling.")
         if abs(got.max() - 1) > 1e-4:
             raise Incorrect(f"the map's maximum is {got.max():.4g}: divide by the maximum so the map lies in [0, 1].")
+        raw = _raw_cam(model, image)
+        if np.allclose(got, np.abs(raw) / np.abs(raw).max(), atol=1e-4):
+            raise Incorrect("you took the absolute value of the weighted sum: negative evidence (against the class) "
+                            "then shows up as heat. Keep only the positive part, tf.nn.relu, then divide by the "
+                            "maximum.")
         alt = np.maximum(_raw_cam(model, image, average=False), 0)
         if alt.max() > 0 and np.allclose(got, alt / alt.max(), atol=1e-4):
             raise Incorrect("you multiplied the activations by the gradient position by position. Grad-CAM gives each "
@@ -214,8 +232,8 @@ class RandomisedCopy(Problem):
         "weights. The trained model must stay as it is: work on a copy.",
         "keras.models.clone_model(model) copies the architecture (with new weights). Then give every trainable "
         "weight random values from np.random.default_rng(seed), so the same seed gives the same copy.",
-        "clone = keras.models.clone_model(model); rng = np.random.default_rng(seed); for w in clone.trainable_weights: "
-        "w.assign(rng.normal(0, 0.05, size=w.shape).astype('float32')); return clone",
+        "Fill the blanks: clone = keras.models.____(model); rng = np.random.default_rng(____); for w in "
+        "clone.____: w.assign(rng.normal(0, 0.05, size=tuple(w.shape)).astype('float32')); return ____",
     )
     solution_code = '''
     import keras

@@ -185,9 +185,9 @@ class PredictionsCsv(Problem):
         "inference.predict_images(model, paths, threshold=threshold) never stops at a bad file: it gives that file "
         "an `error` instead. Write the columns path, "
         "label, probability_malignant, error (csv.DictWriter; dataclasses.asdict(prediction) gives all four).",
-        "paths = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in ('.png', '.jpg', '.jpeg')); "
-        "rows = [asdict(r) for r in inference.predict_images(model, paths, threshold=threshold)]; then "
-        "csv.DictWriter(f, fieldnames=['path', 'label', 'probability_malignant', 'error']).",
+        "Fill the blanks: paths = sorted(p for p in Path(folder).iterdir() if p.suffix.____() in ____); results = "
+        "inference.predict_images(model, paths, threshold=____); write them with csv.DictWriter(f, fieldnames=____) "
+        "and writer.writerows(asdict(r) for r in ____).",
     )
     solution_code = '''
     import csv
@@ -311,8 +311,9 @@ class ModelCard(Problem):
         "Start with '# Model card: ' + ev['model']['name'] and the 'Research and education only - not for clinical "
         "use' notice. When ev['thresholds']['chosen']['chosen_on'] equals ev['dataset']['split'], add a sentence "
         "saying the figures are optimistic.",
-        "f\"AUC {ev['auc']:.3f} (95% CI {lo:.3f}-{hi:.3f})\"; f\"threshold {chosen['threshold']:.3f}, chosen on the "
-        "{chosen['chosen_on']} split: sensitivity {conf['sensitivity']:.3f}, specificity {conf['specificity']:.3f}\"",
+        "Fill the blanks: f\"AUC {ev['auc']:.3f} (95% CI {____:.3f}-{____:.3f})\"; f\"threshold "
+        "{chosen['threshold']:.3f}, chosen on the {____} split: sensitivity {____:.3f}, specificity {____:.3f}\" - "
+        "the sensitivity and specificity measured on the evaluated split are in ev['confusion_matrix_chosen'].",
     )
     solution_code = '''
     def write_card(ev):
