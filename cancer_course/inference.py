@@ -1,20 +1,33 @@
 """Inference: load a course model and predict images (``cancer-course predict``, lesson 12).
 
 Every image gets a result or an error that names it; one bad file never stops the others.
+Images are read by :func:`cancer_course.data.decode_image`, the decoder training uses, in
+batches through ``tf.data`` (parallel decoding, prefetching), and results come out batch by
+batch (:func:`iter_predictions`), so memory stays flat however many images there are: a slide's
+tens of thousands of tiles cost what one batch costs. ``cancer-course predict`` writes each
+batch's rows as soon as they exist (CSV, JSON lines or text), so a run that is stopped leaves a
+valid file up to its last line.
+
 Research and education only: a prediction here is not a diagnosis.
 """
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import json
 import sys
+import time
 import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 LABELS = ("Benign", "Malignant")
+BATCH_SIZE = 64  # images per model call: large enough to amortise the call, small enough for any laptop
+COLUMNS = ("path", "label", "probability_malignant", "error")  # the CSV header of `cancer-course predict`
 
 
 @dataclass
@@ -61,76 +74,283 @@ def load_course_model(path):
     return model
 
 
-def read_image(path, image_size: int) -> np.ndarray:
-    """One image file as a float32 (image_size, image_size, 3) array in [0, 1], or ValueError."""
-    from PIL import Image, UnidentifiedImageError
+# ---------------------------------------------------------------- one image
+def _tf_message(exc: Exception) -> str:
+    """TensorFlow's own words from an op error, without its ``{{function_node ...}}`` and ``[Op:...]``."""
+    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    text = text.split("}}", 1)[-1].split("[Op:", 1)[0].strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
-    from .pipeline import decode_image
+
+def why_unreadable(path, image_size: int = 8) -> str | None:
+    """Why :func:`cancer_course.data.decode_image` cannot read ``path`` (a sentence that names it), or None."""
+    from .data import decode_image
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist")
+        return f"{path} does not exist" if not path.exists() else f"{path} is not a file"
     if path.stat().st_size == 0:
-        raise ValueError(f"{path} is empty (0 bytes)")
+        return f"{path} is empty (0 bytes): the copy or download failed"
     try:
-        with Image.open(path) as im:
-            im.load()
-            mode = im.mode
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ValueError(f"{path} is not a readable image ({exc}); use PNG or JPEG files") from exc
-    if mode in ("RGB", "L") and Image.registered_extensions().get(path.suffix.lower()) in ("PNG", "JPEG", "GIF", "BMP"):
-        return decode_image(str(path), image_size).numpy()  # the very path training used
-    with Image.open(path) as im:  # 16-bit, palette, RGBA, TIFF ...: convert explicitly
-        rgb = im.convert("RGB").resize((image_size, image_size), Image.BILINEAR)
-    return np.asarray(rgb, dtype=np.float32) / 255.0
+        decode_image(str(path), image_size)
+    except Exception as exc:  # noqa: BLE001 - whatever the decoder raises, the file cannot be used
+        return f"{path} is not a readable image ({_tf_message(exc)}); use PNG, JPEG, BMP or GIF files"
+    return None
 
 
-def probability_malignant(model, batch: np.ndarray) -> np.ndarray:
-    out = np.asarray(model.predict(batch, verbose=0), dtype=np.float64)
+def read_image(path, image_size: int) -> np.ndarray:
+    """One image file as a float32 (image_size, image_size, 3) array in [0, 1], read as training reads it.
+
+    The decoder is :func:`cancer_course.data.decode_image` (the training pipeline's); a file it
+    cannot read raises FileNotFoundError or ValueError with the reason.
+    """
+    from .data import decode_image
+
+    try:
+        return decode_image(str(path), image_size).numpy()
+    except Exception:  # noqa: BLE001 - explained below, in the learner's words
+        problem = why_unreadable(path, image_size) or f"{path} could not be decoded"
+        raise (FileNotFoundError if "does not exist" in problem else ValueError)(problem) from None
+
+
+def probability_malignant(model, batch) -> np.ndarray:
+    """p(malignant) for a batch of images: column 1 of a 2-way softmax, or the sigmoid's one column."""
+    out = np.asarray(model.predict_on_batch(batch), dtype=np.float64)
     return out[:, 1] if out.shape[-1] == 2 else out[:, 0]
 
 
-def predict_images(model, paths, threshold: float = 0.5, batch_size: int = 32) -> list[Prediction]:
+# ---------------------------------------------------------------- many images, streamed
+def _model_image_size(model) -> int:
+    size = model.input_shape[1]
+    if size is None or model.input_shape[2] != size:
+        raise ValueError(f"{model.name} takes images of shape {model.input_shape}: course models take square "
+                         "images of a fixed size, (None, S, S, 3)")
+    return int(size)
+
+
+def _decoded_batches(paths: list[str], image_size: int, batch_size: int):
+    """``(indices, images)`` batches: decoded in parallel, in order, files that fail are left out.
+
+    The decoder's failures are dropped here (``ignore_errors``) so that one bad file never stops
+    the stream; the indices show which files are missing, and :func:`why_unreadable` then says why.
+    """
+    import tensorflow as tf
+
+    from .data import decode_image
+
+    ds = tf.data.Dataset.from_tensor_slices((np.arange(len(paths), dtype=np.int64), paths))
+    ds = ds.map(lambda i, p: (i, decode_image(p, image_size)), num_parallel_calls=tf.data.AUTOTUNE,
+                deterministic=True)
+    return ds.ignore_errors().batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def iter_probabilities(model, paths, batch_size: int = BATCH_SIZE) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """``(indices, p_malignant)`` per batch over ``paths``; the indices of unreadable files are absent.
+
+    Memory is one batch of images (and the list of paths), whatever the number of files.
+    """
+    paths = [str(p) for p in paths]
+    if not paths:
+        return
+    size = _model_image_size(model)
+    for indices, images in _decoded_batches(paths, size, int(batch_size)):
+        yield indices.numpy(), probability_malignant(model, images)
+
+
+def iter_predictions(model, paths: Iterable, threshold: float = 0.5,
+                     batch_size: int = BATCH_SIZE) -> Iterator[list[Prediction]]:
+    """Predict every image, a batch at a time: yields each batch's :class:`Prediction` list, in input order.
+
+    A file the decoder cannot read gets a Prediction with an ``error`` that names it (in its
+    place in the order) and the others go on. An item of ``paths`` that is already a
+    ``Prediction`` (an input that named no file, from :func:`expand_inputs`) is passed through.
+    """
+    items = [p if isinstance(p, Prediction) else Prediction(path=str(p)) for p in paths]
+    todo = [i for i, item in enumerate(items) if item.error is None]
+    size = _model_image_size(model)
+    done = 0  # items[:done] have been yielded (and let go: memory does not grow with the count)
+
+    def up_to(stop: int) -> list[Prediction]:
+        out = []
+        for item in items[done:stop]:
+            if item.error is None and item.label is None:  # the decoder dropped it: say why
+                item.error = why_unreadable(item.path, size) or f"{item.path} could not be decoded"
+            out.append(item)
+        return out
+
+    for indices, probs in iter_probabilities(model, [items[i].path for i in todo], batch_size):
+        batch = []
+        for j, prob in zip(indices, probs):
+            i = todo[int(j)]
+            items[i].probability_malignant = round(float(prob), 6)
+            items[i].label = LABELS[int(prob >= threshold)]
+            batch += up_to(i + 1)
+            items[done:i + 1] = [None] * (i + 1 - done)
+            done = i + 1
+        yield batch
+    rest = up_to(len(items))
+    if rest:
+        yield rest
+
+
+def predict_images(model, paths, threshold: float = 0.5, batch_size: int = BATCH_SIZE) -> list[Prediction]:
     """Predict every image; unreadable ones get an error entry and do not stop the rest."""
-    size = int(model.input_shape[1])
-    results, good, arrays = [], [], []
-    for p in paths:
-        result = Prediction(path=str(p))
-        try:
-            arrays.append(read_image(p, size))
-            good.append(result)
-        except (OSError, ValueError) as exc:
-            result.error = str(exc)
-        results.append(result)
-    for start in range(0, len(arrays), batch_size):
-        probs = probability_malignant(model, np.stack(arrays[start:start + batch_size]))
-        for result, prob in zip(good[start:start + batch_size], probs):
-            result.probability_malignant = round(float(prob), 6)
-            result.label = LABELS[int(prob >= threshold)]
-    return results
+    return [p for batch in iter_predictions(model, paths, threshold, batch_size) for p in batch]
+
+
+# ---------------------------------------------------------------- what the command line names
+def _images_in(folder: Path, recursive: bool) -> list[Path]:
+    from .data import IMAGE_EXTENSIONS
+
+    candidates = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(p for p in candidates if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+def expand_inputs(inputs: Iterable[str], recursive: bool = False) -> Iterator[str | Prediction]:
+    """The image files that files, folders and glob patterns name, in order (folders and patterns sorted).
+
+    A file is taken as given (a file that is no image gets its error when it is decoded); a
+    folder gives its image files (``.png .jpg .jpeg .bmp .gif``, hidden files skipped; with
+    ``recursive`` its subfolders' too); a pattern (``*``, ``?``, ``[...]``; ``**`` with
+    ``recursive``) gives the image files it matches. An argument that names nothing is
+    yielded as a :class:`Prediction` with an error.
+    """
+    import glob
+
+    from .data import IMAGE_EXTENSIONS
+
+    for arg in map(str, inputs):
+        path = Path(arg)
+        if path.is_dir():
+            files = _images_in(path, recursive)
+            if not files:
+                more = "" if recursive else "; pass --recursive to look in its subfolders"
+                yield Prediction(arg, error=f"{arg} is a folder with no images ({' '.join(IMAGE_EXTENSIONS)}) in it{more}")
+            yield from map(str, files)
+        elif path.exists() or not any(c in arg for c in "*?["):
+            yield arg
+        else:
+            matches = sorted(Path(m) for m in glob.glob(arg, recursive=recursive))
+            files = [m for m in matches if m.is_file() and m.suffix.lower() in IMAGE_EXTENSIONS]
+            files += [f for m in matches if m.is_dir() for f in _images_in(m, recursive)]
+            if not files:
+                yield Prediction(arg, error=f"no image file matches {arg!r} (quote the pattern so the shell "
+                                            "does not expand it; ** needs --recursive)")
+            yield from map(str, sorted(files))
+
+
+# ---------------------------------------------------------------- writing results as they come
+class ResultWriter:
+    """Write predictions batch by batch and flush after each, so a stopped run leaves whole lines.
+
+    ``fmt``: ``csv`` (header ``path,label,probability_malignant,error``), ``jsonl`` (one JSON
+    object per line), ``json`` (one array, closed by :meth:`close`) or ``text`` (one line per
+    image; errors go to ``errors``).
+    """
+
+    FORMATS = ("text", "csv", "jsonl", "json")
+
+    def __init__(self, stream, fmt: str = "text", errors=None):
+        if fmt not in self.FORMATS:
+            raise ValueError(f"Unknown output format {fmt!r}: use one of {', '.join(self.FORMATS)}")
+        self.stream, self.fmt, self.errors = stream, fmt, errors or stream
+        self.count = self.failed = 0
+        if fmt == "csv":
+            self._csv = csv.writer(stream, lineterminator="\n")
+            self._csv.writerow(COLUMNS)
+        elif fmt == "json":
+            stream.write("[")
+        stream.flush()
+
+    def write(self, predictions: list[Prediction]) -> None:
+        for p in predictions:
+            if self.fmt == "csv":
+                self._csv.writerow(["" if v is None else v for v in (p.path, p.label, p.probability_malignant,
+                                                                       p.error)])
+            elif self.fmt == "jsonl":
+                self.stream.write(json.dumps(asdict(p)) + "\n")
+            elif self.fmt == "json":
+                row = asdict(p) if p.error else {k: v for k, v in asdict(p).items() if k != "error"}
+                self.stream.write(("," if self.count else "") + "\n" + json.dumps(row, indent=2))
+            else:
+                print(p.line(), file=self.errors if p.error else self.stream)
+            self.count += 1
+            self.failed += bool(p.error)
+        self.stream.flush()
+        if self.errors is not self.stream:
+            self.errors.flush()
+
+    def close(self) -> None:
+        if self.fmt == "json":
+            self.stream.write("\n]\n" if self.count else "]\n")
+        self.stream.flush()
+
+
+def _progress(total: int):
+    """A tqdm bar on stderr when stderr is a terminal; nothing when it is piped or redirected."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="image", file=sys.stderr, disable=not sys.stderr.isatty(), leave=False)
+
+
+def _output_format(args) -> str:
+    from .cli import CourseError
+
+    if args.output:
+        suffix = Path(args.output).suffix.lower()
+        formats = {".csv": "csv", ".jsonl": "jsonl", ".json": "json", ".txt": "text"}
+        if suffix not in formats:
+            raise CourseError(f"--output {args.output}: name a .csv or .jsonl file (or .json, .txt)")
+        if args.json or args.format:
+            raise CourseError("--output takes its format from the file name: drop --json/--format")
+        return formats[suffix]
+    return "json" if args.json else (args.format or "text")
 
 
 def _cmd(args) -> int:
     from .cli import CourseError
 
+    fmt = _output_format(args)
     try:
         model = load_course_model(args.model)
     except (OSError, ValueError) as exc:
         raise CourseError(str(exc)) from exc
-    results = predict_images(model, args.images, threshold=args.threshold)
-    if args.json:
-        print(json.dumps([asdict(r) if r.error else {k: v for k, v in asdict(r).items() if k != "error"}
-                          for r in results], indent=2))
-    else:
-        for r in results:
-            print(r.line(), file=sys.stderr if r.error else sys.stdout)
-    return 1 if any(r.error for r in results) else 0
+    items = list(expand_inputs(args.images, recursive=args.recursive))
+    out = open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout
+    start = time.perf_counter()
+    try:
+        writer = ResultWriter(out, fmt, errors=sys.stderr)
+        with _progress(len(items)) as bar:
+            for batch in iter_predictions(model, items, threshold=args.threshold, batch_size=args.batch_size):
+                with bar.external_write_mode(file=out) if out.isatty() else contextlib.nullcontext():
+                    writer.write(batch)
+                bar.update(len(batch))
+        writer.close()
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    seconds = time.perf_counter() - start
+    if args.output or sys.stderr.isatty():
+        print(f"{writer.count} image(s), {writer.failed} error(s), in {seconds:.1f} s "
+              f"({writer.count / max(seconds, 1e-9):.0f} images/s)" + (f"; results in {args.output}" if args.output else ""),
+              file=sys.stderr)
+    return 1 if writer.failed else 0
 
 
 def register_cli(sub) -> None:
-    p = sub.add_parser("predict", help="predict benign/malignant for image files (research and education only)")
-    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p = sub.add_parser("predict", help="predict benign/malignant for image files (research and education only)",
+                       description="Predict image files, folders (--recursive for their subfolders) and glob "
+                       "patterns, a batch at a time; each batch's results are written as soon as they exist. "
+                       "Research and education only: not a diagnosis.")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files, folders or quoted glob patterns")
     p.add_argument("--model", required=True, help="a .keras model written by `cancer-course train`")
     p.add_argument("--threshold", type=float, default=0.5, help="probability of malignant at which to say Malignant")
+    p.add_argument("--recursive", action="store_true", help="look in the subfolders of folders (and let ** match them)")
+    p.add_argument("--output", metavar="FILE", help="write FILE.csv (header path,label,probability_malignant,error) "
+                   "or FILE.jsonl, a batch at a time; default: print to the screen")
+    p.add_argument("--format", choices=["text", "csv", "jsonl"], default=None, help="what to print without --output "
+                   "(default text: one line per image)")
     p.add_argument("--json", action="store_true", help="print one JSON array: path, label, probability_malignant")
+    p.add_argument("--batch-size", type=int, default=BATCH_SIZE, help=f"images per model call (default {BATCH_SIZE})")
     p.set_defaults(func=_cmd)
