@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._numbers import as_int
-from .core import Choice, Incorrect, Option, Problem, register
+from .core import Choice, Incorrect, Option, Problem, register, take_bounded
 
 LESSON = "lesson 06 (input pipeline and augmentation; cancer_course/pipeline.py)"
 N_SOURCE = 20
@@ -48,8 +48,14 @@ def _source(counter: _Counter):
     return tf.data.Dataset.range(N_SOURCE).map(load)
 
 
-def _epoch(ds) -> list[list[int]]:
-    return [list(map(int, np.asarray(y).reshape(-1))) for _, y in ds]
+def _epoch(ds, what: str) -> list[list[int]]:
+    """The ids in each batch of one pass over ``ds`` (never more than 2 * N_SOURCE batches)."""
+    return [list(map(int, np.asarray(y).reshape(-1))) for _, y in take_bounded(ds, 2 * N_SOURCE, what)]
+
+
+def _displacement(*orders) -> int:
+    """How far ahead of its place any element came out: below the buffer size for shuffle(buffer)."""
+    return max(i - position for order in orders for position, i in enumerate(order))
 
 
 def _is_prefetched(ds) -> bool:
@@ -65,8 +71,9 @@ class Augmentation(Problem):
         "zoom_range=0.2, horizontal_flip=True, fill_mode='nearest'). Each argument has a Keras 3 layer.",
         "RandomFlip('horizontal'), RandomRotation(...), RandomTranslation(0.2, 0.2), RandomZoom(0.2), each geometric "
         "layer with fill_mode='nearest'. RandomRotation's factor is a fraction of a full turn, not degrees.",
-        "keras.Sequential([layers.RandomFlip('horizontal'), layers.RandomRotation(20 / 360, fill_mode='nearest'), "
-        "layers.RandomTranslation(0.2, 0.2, fill_mode='nearest'), layers.RandomZoom(0.2, fill_mode='nearest')])",
+        "Fill in the blanks: keras.Sequential([layers.RandomFlip(____), layers.RandomRotation(____ / 360, "
+        "fill_mode=____), layers.RandomTranslation(____, ____, fill_mode=____), layers.RandomZoom(____, "
+        "fill_mode=____)]).",
     )
     solution_code = '''
     augmentation = keras.Sequential([
@@ -84,6 +91,17 @@ class Augmentation(Problem):
             raise Incorrect(f"`augmentation` should be a keras.Sequential of preprocessing layers, not "
                             f"{type(augmentation).__name__}.")
         found = augmentation.layers
+        recipe = ("RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom")
+        extra = [type(layer).__name__ for layer in found if type(layer).__name__ not in recipe]
+        if extra:
+            raise Incorrect(f"`augmentation` has {', '.join(extra)}, which the reference recipe does not have: "
+                            "ImageDataGenerator's arguments give a flip, a rotation, a shift and a zoom, nothing "
+                            "else (shear is left out). Remove it; lesson 06 discusses augmentations that suit "
+                            "tissue.")
+        for kind in recipe:
+            if len(_find(found, kind)) > 1:
+                raise Incorrect(f"`augmentation` has {len(_find(found, kind))} {kind} layers: one of each, "
+                                "or the images are transformed twice.")
         flips = _find(found, "RandomFlip")
         if not flips:
             raise Incorrect("no RandomFlip layer: horizontal_flip=True becomes layers.RandomFlip('horizontal').")
@@ -137,7 +155,7 @@ class Pipeline(Problem):
         "prefetch (prepare the next batch while the model trains).",
         "If you shuffle before caching, the cache stores the first epoch's order and replays it every epoch. If you "
         "batch before shuffling, you only shuffle whole batches.",
-        "return ds.cache().shuffle(shuffle_buffer, seed=seed).batch(batch_size).prefetch(tf.data.AUTOTUNE)",
+        "Fill in the blanks: return ds.____().shuffle(____, seed=seed).____(batch_size).prefetch(____)",
     )
     solution_code = '''
     def make_pipeline(ds, batch_size, shuffle_buffer, seed=None):
@@ -154,7 +172,8 @@ class Pipeline(Problem):
         ds = make_pipeline(_source(counter), batch_size=4, shuffle_buffer=N_SOURCE, seed=None)
         if not isinstance(ds, tf.data.Dataset):
             raise Incorrect(f"make_pipeline returned {type(ds).__name__}, not a tf.data.Dataset.")
-        first, second = _epoch(ds), _epoch(ds)
+        what = "make_pipeline(ds, batch_size=4, shuffle_buffer=20)"
+        first, second = _epoch(ds, what), _epoch(ds, what)
         for epoch in (first, second):
             flat = sorted(i for batch in epoch for i in batch)
             if flat != list(range(N_SOURCE)):
@@ -174,10 +193,22 @@ class Pipeline(Problem):
                             "decoded elements (.cache()) so that later epochs do not read and decode again.")
         if order1 == order2:
             raise Incorrect("both epochs come out in the same order: the cache stored the first shuffled order. "
-                            "Cache *before* shuffling, so that every epoch is shuffled anew.")
+                            "Cache *before* shuffling, so that every epoch is shuffled anew (and keep shuffle's "
+                            "reshuffle_each_iteration=True, its default).")
+        if _displacement(order1, order2) <= 3:
+            raise Incorrect("with shuffle_buffer=20 and batch_size=4, no element came out more than 3 places ahead "
+                            "of where it was: your shuffle buffer holds only batch_size elements. Shuffle with "
+                            "the `shuffle_buffer` argument, .shuffle(shuffle_buffer).")
         if not _is_prefetched(ds):
             raise Incorrect("the last step should be .prefetch(tf.data.AUTOTUNE), so the next batch is prepared "
                             "while the model trains on this one.")
+        small = make_pipeline(_source(_Counter()), batch_size=5, shuffle_buffer=2, seed=None)
+        what = "make_pipeline(ds, batch_size=5, shuffle_buffer=2)"
+        orders = [[i for b in _epoch(small, what) for i in b] for _ in range(2)]
+        if _displacement(*orders) > 1:
+            raise Incorrect(f"with shuffle_buffer=2 an element came out {_displacement(*orders)} places ahead of "
+                            "where it was: a buffer of 2 moves an element at most 1 place ahead. Shuffle with the "
+                            "`shuffle_buffer` argument, not a number of your own.")
         return "Read and decoded once, a new order every epoch, batches ready in advance."
 
 
@@ -189,8 +220,8 @@ class AugmentAfterCache(Problem):
         "Augmentation must give every epoch *new* random variations, and it is cheapest on whole batches.",
         "Put augment after the cache (a cache before it would freeze one 'random' version) and after the batch; "
         "prefetch stays last.",
-        "ds.cache().shuffle(...).batch(batch_size).map(lambda x, y: (augment(x, training=True), y), "
-        "num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)",
+        "Fill in the blanks: ds = ds.cache().shuffle(____, seed=seed).batch(____); ds = ds.map(lambda x, y: "
+        "(augment(____, training=____), ____), num_parallel_calls=tf.data.AUTOTUNE); return ds.____(tf.data.AUTOTUNE)",
     )
     solution_code = '''
     def make_training_pipeline(ds, augment, batch_size, seed=None):
@@ -215,15 +246,28 @@ class AugmentAfterCache(Problem):
             raise Incorrect(f"make_training_pipeline returned {type(ds).__name__}, not a tf.data.Dataset.")
 
         def by_id():
-            seen = {}
-            for x, y in ds:
+            seen, order = {}, []
+            for x, y in take_bounded(ds, 2 * N_SOURCE, "make_training_pipeline(ds, augment, batch_size=4)"):
                 for image, i in zip(np.asarray(x), np.asarray(y).reshape(-1)):
                     seen[int(i)] = image
-            return seen
+                    order.append(int(i))
+            return seen, order
 
-        first, second = by_id(), by_id()
-        if sorted(first) != list(range(N_SOURCE)):
-            raise Incorrect(f"one epoch should hold each of the {N_SOURCE} elements once; yours held {len(first)}.")
+        (first, order1), (second, order2) = by_id(), by_id()
+        if sorted(order1) != list(range(N_SOURCE)):
+            raise Incorrect(f"one epoch should hold each of the {N_SOURCE} elements once; yours held {len(order1)} "
+                            f"({len(first)} different ones): no repeat() or take() here.")
+        if order1 == order2 == list(range(N_SOURCE)):
+            raise Incorrect("the elements come out in their original order, every epoch: shuffle them after the "
+                            "cache, as in make_pipeline (e.g. .shuffle(1000, seed=seed)).")
+        blocks = [sorted(order[k:k + 4]) for order in (order1, order2) for k in range(0, N_SOURCE, 4)]
+        if all(b == list(range(b[0], b[0] + 4)) and b[0] % 4 == 0 for b in blocks):
+            raise Incorrect("every batch holds 4 consecutive elements: you shuffled whole batches. Shuffle the "
+                            "elements first, then batch.")
+        if _displacement(order1, order2) <= 3:
+            raise Incorrect("no element came out more than 3 places ahead of where it was: a shuffle buffer of "
+                            "batch_size barely mixes. Use a buffer at least as large as the dataset "
+                            "(e.g. .shuffle(1000)).")
         if all(np.allclose(first[i], i) for i in first):
             raise Incorrect("the images come out unchanged: apply augment(x, training=True) with .map(...) "
                             "(with training=False preprocessing layers do nothing).")
@@ -248,7 +292,7 @@ class StepsPerEpoch(Problem):
     hints = (
         "How many batches does one pass over 1,000 images take with batch size 32?",
         "1000 / 32 = 31.25: the last, smaller batch is a step too.",
-        "The last, smaller batch counts as a step: round 1000 / 32 up (math.ceil), not down.",
+        "Fill in the blanks: steps = math.____(1000 / ____): the last, smaller batch counts as a step.",
     )
     solution_code = '''
     steps = math.ceil(1000 / 32)
