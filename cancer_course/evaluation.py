@@ -215,21 +215,32 @@ def _predict_dataset(model, dataset) -> tuple[np.ndarray, np.ndarray, list[str]]
     return y, p, [f"dataset[{i}]" for i in range(len(y))]
 
 
-def predict_split(model, dataset_or_root, split: str = "test", batch_size: int = 32,
-                  resize: bool = False) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Predict every image of a split: ``(y_true, p_malignant, paths)``.
+def _predict_files(model, paths: Sequence[str], batch_size: int) -> tuple[np.ndarray, float]:
+    """p(malignant) for every file, in order, and the seconds it took.
 
-    ``dataset_or_root`` is a dataset folder (``ROOT/<split>/{benign,malignant}/*``) or a batched
-    ``tf.data.Dataset`` of ``(images, labels)`` (then ``split`` is ignored and the paths are
-    ``dataset[i]``). ``model`` is a Keras model or a ``.keras`` path. Images whose size differs
-    from the model's input raise ValueError unless ``resize=True``.
+    The same streaming path as ``cancer-course predict`` (:func:`cancer_course.inference.iter_probabilities`):
+    files decoded by the training decoder in parallel through ``tf.data``, one batch in memory at a
+    time. A file that cannot be decoded raises ValueError naming it.
     """
-    model = check_course_model(model)
-    if not isinstance(dataset_or_root, str | Path):
-        return _predict_dataset(model, dataset_or_root)
-    from .pipeline import from_files
+    import time
 
-    root = Path(dataset_or_root)
+    from .inference import iter_probabilities, why_unreadable
+
+    p = np.full(len(paths), np.nan)
+    start = time.perf_counter()
+    for indices, probs in iter_probabilities(model, paths, batch_size):
+        p[indices] = probs
+    seconds = time.perf_counter() - start
+    missing = np.flatnonzero(np.isnan(p))
+    if missing.size:
+        first = why_unreadable(paths[missing[0]]) or f"{paths[missing[0]]} could not be decoded"
+        raise ValueError(f"{missing.size} image(s) could not be read, e.g. {first}: remove or replace them "
+                         "(`cancer-course audit` lists them all).")
+    return p, seconds
+
+
+def _predict_split(model, root: Path, split: str, batch_size: int, resize: bool):
+    """``(y_true, p_malignant, paths, seconds)`` for the images of ``ROOT/<split>``."""
     paths, labels = _split_files(root, split)
     if not paths:
         raise ValueError(
@@ -238,9 +249,25 @@ def predict_split(model, dataset_or_root, split: str = "test", batch_size: int =
         )
     if not resize:
         _check_image_size(model, _image_sizes(paths), f"{root / split}")
-    ds = from_files([str(p) for p in paths], labels, _model_size(model), batch_size, cache=False)
-    p = np.concatenate([_probabilities(model, images) for images, _ in ds])
-    return np.asarray(labels, dtype=int), p, [str(path) for path in paths]
+    names = [str(path) for path in paths]
+    p, seconds = _predict_files(model, names, batch_size)
+    return np.asarray(labels, dtype=int), p, names, seconds
+
+
+def predict_split(model, dataset_or_root, split: str = "test", batch_size: int = 32,
+                  resize: bool = False) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Predict every image of a split: ``(y_true, p_malignant, paths)``.
+
+    ``dataset_or_root`` is a dataset folder (``ROOT/<split>/{benign,malignant}/*``) or a batched
+    ``tf.data.Dataset`` of ``(images, labels)`` (then ``split`` is ignored and the paths are
+    ``dataset[i]``). ``model`` is a Keras model or a ``.keras`` path. Images whose size differs
+    from the model's input raise ValueError unless ``resize=True``. A folder's images are
+    streamed as ``cancer-course predict`` streams them (one batch in memory at a time).
+    """
+    model = check_course_model(model)
+    if not isinstance(dataset_or_root, str | Path):
+        return _predict_dataset(model, dataset_or_root)
+    return _predict_split(model, Path(dataset_or_root), split, batch_size, resize)[:3]
 
 
 # ============================================================================= metrics
@@ -760,7 +787,7 @@ def evaluate(model, root, split: str = "test", out_dir="results/evaluation", *, 
     """
     model = check_course_model(model)
     root, out = Path(root), Path(out_dir)
-    y, p, paths = predict_split(model, root, split, batch_size=batch_size, resize=resize)
+    y, p, paths, seconds = _predict_split(model, root, split, batch_size, resize)
     _require_both_classes(y, where=f"The {split!r} split of {root}")
     if threshold_split is None and split != "validation" and (root / "validation").is_dir():
         threshold_split = "validation"
@@ -825,6 +852,9 @@ def evaluate(model, root, split: str = "test", out_dir="results/evaluation", *, 
                         "reliability": reliability},
         "error_gallery": errors,
         "figures": figures,
+        "throughput": {"images": int(y.size), "seconds": round(seconds, 3), "batch_size": int(batch_size),
+                       "images_per_second": round(y.size / max(seconds, 1e-9), 1),
+                       "what": "decoding and predicting the evaluated split, streamed in batches"},
     }
     result["figures"]["predictions"] = _write_predictions(out / "predictions.csv", paths, y, p)
     json_file = Path(json_path) if json_path else out / "evaluation.json"
@@ -860,6 +890,14 @@ def _prevalence_line(result: dict) -> str:
     return line
 
 
+def _throughput_line(result: dict) -> str:
+    speed = result.get("throughput")
+    if not speed:  # results from before throughput was measured
+        return ""
+    return (f"throughput: {speed['images']} images decoded and predicted in {speed['seconds']:.2f} s "
+            f"({speed['images_per_second']:.0f} images/s, batches of {speed['batch_size']})")
+
+
 def headline(result: dict) -> str:
     """The few lines a reviewer reads first, from the dict :func:`evaluate` returns."""
     ds, boot = result["dataset"], result["bootstrap"]
@@ -886,6 +924,7 @@ def headline(result: dict) -> str:
         _prevalence_line(result),
         f"calibration: ECE {_fmt(result['calibration']['ece'])} ({result['calibration']['n_bins']} equal-width bins), "
         f"Brier {_fmt(result['calibration']['brier'])}",
+        _throughput_line(result),
     ]
     return "\n".join(line for line in lines if line)  # results from before the prevalence line have none
 
@@ -898,7 +937,7 @@ def _cmd(args) -> int:
         result = evaluate(args.model, args.dataset_path, args.split, args.out, threshold=args.threshold,
                           target_sensitivity=args.target_sensitivity, threshold_split=args.threshold_split,
                           n_boot=args.n_boot, seed=args.seed, resize=args.resize, json_path=args.json,
-                          prevalence=args.prevalence)
+                          prevalence=args.prevalence, batch_size=args.batch_size)
     except (OSError, ValueError) as exc:
         raise CourseError(str(exc)) from exc
     print(headline(result))
@@ -938,5 +977,6 @@ def register_cli(sub) -> None:
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the intervals (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     p.add_argument("--resize", action="store_true", help="resize images whose size differs from the model's input")
+    p.add_argument("--batch-size", type=int, default=32, help="images per model call (default 32)")
     p.add_argument("--model-card", default=None, metavar="FILE", help="also write a Markdown model card")
     p.set_defaults(func=_cmd)

@@ -185,3 +185,21 @@ def test_read_image_is_the_training_decoder_and_names_bad_files(tmp_path):
         inference.read_image(tmp_path / "bad.png", 8)
     with pytest.raises(FileNotFoundError, match="gone.png does not exist"):
         inference.read_image(tmp_path / "gone.png", 8)
+
+
+def test_evaluate_streams_like_predict_and_reports_its_throughput(tmp_path, model_path, capsys):
+    from cancer_course.cli import main
+    from cancer_course.synth import generate_dataset
+
+    root = generate_dataset(tmp_path / "data", image_size=16, n_train=8, n_validation=8, n_test=12, seed=0)
+    js = tmp_path / "ev.json"
+    assert main(["evaluate", "--model", str(model_path), "--dataset-path", str(root), "--out", str(tmp_path / "o"),
+                 "--json", str(js), "--n-boot", "20", "--resize", "--batch-size", "5"]) == 0
+    assert "images/s, batches of 5" in capsys.readouterr().out
+    saved = json.loads(js.read_text())
+    assert saved["throughput"]["images"] == 12 and saved["throughput"]["images_per_second"] > 0
+    with open(tmp_path / "o" / "predictions.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    streamed = inference.predict_images(inference.load_course_model(model_path), [r["path"] for r in rows])
+    assert [float(r["p_malignant"]) for r in rows] == pytest.approx([p.probability_malignant for p in streamed],
+                                                                    abs=2e-6)
