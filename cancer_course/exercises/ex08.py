@@ -312,7 +312,11 @@ class BalancedBatches(Problem):
         if int(ds.cardinality()) == int(tf.data.INFINITE_CARDINALITY):
             raise Incorrect(f"{call} never ends: end the epoch with .take(steps) after batching (the per-class "
                             "datasets repeat forever, so the sampled one does too).")
-        elements = take_bounded(ds, 2 * steps, what=call)
+        try:
+            elements = take_bounded(ds, 2 * steps, what=call)
+        except Incorrect:
+            raise Incorrect(f"{call} gives more than {2 * steps} batches: end the epoch with .take(steps), "
+                            f"steps={steps}, after batching.") from None
         batches = [(np.asarray(x).reshape(-1), np.asarray(y).reshape(-1)) for x, y in elements]
         if len(batches) > steps:
             raise Incorrect(f"{call} gave {len(batches)} batches: end the epoch with .take(steps), steps={steps}.")
