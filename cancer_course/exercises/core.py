@@ -314,7 +314,7 @@ class Problem:
         text = clean_message(_first_line(exc)).rstrip(".")
         advice = self.explain(text)
         advice = f" {advice}" if advice else ""
-        if raised_in_learner_code(exc):
+        if raised_in_learner_code(exc, ignore=(getattr(type(self)._check, "__code__", None),)):
             return (f"your code raised {type(exc).__name__}: {text}.{advice} (The error is in {names}: call it "
                     "yourself on a small input to see the whole traceback.)")
         return (f"the check could not use what {names} returned: running it raised {type(exc).__name__}: "
@@ -554,16 +554,20 @@ def clean_message(text: str) -> str:
     return text.strip()
 
 
-def raised_in_learner_code(exc: BaseException) -> bool:
-    """True when the traceback of ``exc`` passes through code that is neither the course's nor a library's."""
+def raised_in_learner_code(exc: BaseException, ignore=()) -> bool:
+    """True when the traceback of ``exc`` passes through code that is neither the course's nor a library's.
+
+    ``ignore``: code objects that belong to the check wherever they are defined (a problem's ``_check``).
+    """
     import sysconfig
 
     library = tuple({sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")})
     tb = exc.__traceback__
     while tb is not None:
-        filename = tb.tb_frame.f_code.co_filename
-        if not (filename.startswith(("<frozen", _PACKAGE_DIR) + library) or "site-packages" in filename
-                or "dist-packages" in filename):
+        code = tb.tb_frame.f_code
+        filename = code.co_filename
+        if not (code in ignore or filename.startswith(("<frozen", _PACKAGE_DIR) + library)
+                or "site-packages" in filename or "dist-packages" in filename):
             return True
         tb = tb.tb_next
     return False

@@ -28,8 +28,8 @@ class ClassWeightsFromCounts(Problem):
         "*label* as key: benign is 0, malignant is 1.",
         "weight of a class = n_samples / (n_classes * n_class): the rarer class weighs more, balanced classes get "
         "1.",
-        "With 430 benign and 970 malignant tiles, label 0 gets 1400 / (2 * 430), about 1.628, and label 1 gets "
-        "1400 / (2 * 970), about 0.722. Write that for any counts.",
+        "With 430 benign and 970 malignant tiles, label 0 gets 1400 / (2 * 430), about 1.628. Fill in the blanks: "
+        "total = counts['benign'] + counts['malignant']; return {0: total / (2 * ____), 1: total / (____ * ____)}",
     )
     solution_code = '''
     def weights_from_counts(counts):
@@ -79,8 +79,8 @@ class ColourFeatures(Problem):
         "of R, G and B, then their standard deviations.",
         "Scale to [0, 1] (divide by 255), flatten each tile's pixels to (N, H*W, 3), then take .mean(axis=1) and "
         ".std(axis=1) and put them side by side.",
-        "For the whole batch at once: reshape to (N, H*W, 3) and scale by 1/255, then the means and the standard "
-        "deviations along axis 1 are two (N, 3) arrays; join them side by side, means first.",
+        "Fill in the blanks: pixels = images.reshape(len(images), ____, 3) / ____; return "
+        "np.concatenate([pixels.____(axis=1), pixels.____(axis=1)], axis=____)",
     )
     solution_code = '''
     import numpy as np
@@ -171,9 +171,9 @@ class CrossSplitDuplicates(Problem):
         "Hash every image's bytes (hashlib.sha256(path.read_bytes()).hexdigest()) under root/<split>/<class>/ and "
         "group the relative paths by hash. A group is a leak when its files lie in more than one split (the first "
         "part of the relative path); copies within one split are not a leak.",
-        "groups = defaultdict(list); for p in sorted(root.glob('*/*/*.png')): "
-        "groups[hashlib.sha256(p.read_bytes()).hexdigest()].append(p.relative_to(root).as_posix()); "
-        "return [set(g) for g in groups.values() if len({f.split('/')[0] for f in g}) > 1]",
+        "Fill in the blanks: groups = defaultdict(list); for p in sorted(root.glob(____)): "
+        "groups[hashlib.sha256(p.____()).hexdigest()].append(p.relative_to(____).as_posix()); then keep the groups "
+        "whose files lie in more than ____ split: len({f.split('/')[____] for f in group}) > 1.",
     )
     solution_code = '''
     import hashlib

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._keras import build, expect_params, expect_shape, randomise, run
+from ._keras import build, expect_params, expect_shape, randomise, run, same_function
 from ._numbers import as_int, expect_count
 from .core import Incorrect, Problem, register
 
@@ -60,6 +60,40 @@ def _check_branches(model, widths, call):
         start += width
 
 
+def _check_pool_and_relu(model, widths, call):
+    """Branch 4 pools with the *maximum*; every branch ends with a ReLU."""
+    c_in, size = model.input.shape[-1], 11
+    flat = np.full((1, size, size, c_in), 0.5, "float32")
+    dip = flat.copy()
+    dip[0, size // 2, size // 2, :] = -4.0  # a darker pixel leaves every 3x3 maximum unchanged
+    start = sum(widths[:3])
+    if np.abs(run(model, dip) - run(model, flat))[0][..., start:].max() > 1e-5:
+        raise Incorrect(f"{call}: branch 4 changes when one pixel of the input gets darker, so it does not start "
+                        "with the maximum of each 3x3 window of the input: branch 4 is MaxPooling2D(3, strides=1, "
+                        "padding='same') on x, then the 1x1 conv_bn - not an average pool, and not the pool after "
+                        "the convolution.")
+    x = np.random.default_rng(1).normal(size=(2, size, size, c_in)).astype("float32")
+    out, start = run(model, x), 0
+    for k, width in enumerate(widths, start=1):
+        if out[..., start:start + width].min() < 0:
+            raise Incorrect(f"{call}: branch {k} outputs negative numbers: every convolution is followed by BN "
+                            "and a ReLU, the branch's last one too.")
+        start += width
+
+
+def _widths_reference(x, widths):
+    from keras import layers
+
+    from ..blocks import _conv_bn
+
+    f1, f2, f3, f4 = widths
+    b1 = _conv_bn(x, f1, 1, "r_b1")
+    b2 = _conv_bn(_conv_bn(x, f2, 1, "r_b2a"), f2, 3, "r_b2b")
+    b3 = _conv_bn(_conv_bn(_conv_bn(x, f3, 1, "r_b3a"), f3, 3, "r_b3b"), f3, 3, "r_b3c")
+    b4 = _conv_bn(layers.MaxPooling2D(3, strides=1, padding="same")(x), f4, 1, "r_b4")
+    return layers.Concatenate()([b1, b2, b3, b4])
+
+
 class MultiscaleBlock(Problem):
     title = "the multi-scale block"
     names = ("multiscale_block",)
@@ -70,8 +104,9 @@ class MultiscaleBlock(Problem):
         "(stride 1) -> 1x1. Each convolution has `branch_filters` filters, BN and ReLU.",
         "Keep height and width everywhere: padding='same' and stride 1, also on the max-pool "
         "(layers.MaxPooling2D(3, strides=1, padding='same')). Then layers.Concatenate(axis=-1)([b1, b2, b3, b4]).",
-        "b1 = conv_bn(x, f, 1, ...); b2 = conv_bn(conv_bn(x, f, 1, ...), f, 3, ...); b3 = conv_bn(conv_bn(conv_bn(x, "
-        "f, 1, ...), f, 3, ...), f, 3, ...); b4 = conv_bn(MaxPooling2D(3, strides=1, padding='same')(x), f, 1, ...)",
+        "Fill in the blanks: b1 = conv_bn(x, f, ____, ...); b2 = conv_bn(conv_bn(x, f, 1, ...), f, ____, ...); "
+        "b3 = three conv_bn in a row (kernel sizes ____, ____, ____); b4 = conv_bn(layers.____(3, strides=____, "
+        "padding='same')(x), f, 1, ...); then layers.Concatenate(axis=-1)([____, ____, ____, ____]).",
     )
     solution_code = '''
     def multiscale_block(x, branch_filters=64, name="multiscale"):
@@ -100,6 +135,7 @@ class MultiscaleBlock(Problem):
                       "and seven BNs (4*16 each). The max-pool and the concatenation have none.")
         randomise(model, seed=4)
         _check_branches(model, (16, 16, 16, 16), call)
+        _check_pool_and_relu(model, (16, 16, 16, 16), call)
         return "Four receptive fields (1, 3, 5 and a pooled 3), side by side."
 
 
@@ -111,8 +147,8 @@ class BranchWidths(Problem):
     hints = (
         "The same four branches as in q1, but branch k has widths[k - 1] filters in *every* one of its convolutions.",
         "Unpack first: f1, f2, f3, f4 = widths. The output has f1 + f2 + f3 + f4 channels.",
-        "b3 = conv_bn(conv_bn(conv_bn(x, f3, 1, ...), f3, 3, ...), f3, 3, ...) and so on for each branch; "
-        "concatenate b1, b2, b3, b4 in that order.",
+        "Fill in the blanks: b3 = conv_bn(conv_bn(conv_bn(x, ____, 1, ...), ____, 3, ...), ____, 3, ...); the same "
+        "for the other branches with their own width (f1 for b1, ...); concatenate b1, b2, b3, b4 in that order.",
     )
     solution_code = '''
     def multiscale_block_widths(x, widths=(64, 64, 64, 64), name="msw"):
@@ -143,6 +179,11 @@ class BranchWidths(Problem):
                             "widths[k - 1] filters in every convolution of that branch (b3 has three).")
         randomise(model, seed=5)
         _check_branches(model, widths, call)
+        _check_pool_and_relu(model, widths, call)
+        if not same_function(model, _widths_reference, (11, 11, 16), widths=widths):
+            raise Incorrect(f"{call}: with your own weights copied into a reference block, the outputs differ: "
+                            "every convolution is conv -> BN -> ReLU (conv_bn), the max-pool comes before branch "
+                            "4's convolution, and the branches are concatenated in the order b1, b2, b3, b4.")
         return f"widths {widths} give {sum(widths)} channels and {expected:,} parameters from 16 input channels."
 
 
@@ -190,7 +231,7 @@ class StackedVersus5x5(Problem):
         "Both see a 5x5 window. Count the weights of two 3x3 convolutions 64 -> 64 -> 64 and of one 5x5 "
         "convolution 64 -> 64, biases included (no BN here).",
         "A k x k convolution from c_in to c_out channels has k*k*c_in*c_out weights plus c_out biases.",
-        "two_3x3_params = 2 * (9*64*64 + 64); one_5x5_params = 25*64*64 + 64",
+        "Fill in the blanks: two_3x3_params = ____ * (3*3*64*64 + ____); one_5x5_params = ____*____*64*64 + ____",
     )
     solution_code = '''
     two_3x3_params = 2 * (3 * 3 * 64 * 64 + 64)
@@ -201,9 +242,13 @@ class StackedVersus5x5(Problem):
         two, one = 2 * _conv(64, 64, 3), _conv(64, 64, 5)
         expect_count(two_3x3_params, two, "two_3x3_params",
                      {_conv(64, 64, 3): "that is one 3x3 convolution; there are two.",
-                      2 * 9 * 64 * 64: "add the biases: 64 per convolution."},
+                      2 * 9 * 64 * 64: "add the biases: 64 per convolution.",
+                      one: "that is the 5x5 convolution's count: are the two values swapped?",
+                      2 * 9 * 64 * 64 + 64: "each of the two convolutions has its own 64 biases."},
                      "Each 3x3 convolution 64 -> 64 has 3*3*64*64 weights and 64 biases.")
-        expect_count(one_5x5_params, one, "one_5x5_params", {25 * 64 * 64: "add the 64 biases."},
+        expect_count(one_5x5_params, one, "one_5x5_params", {25 * 64 * 64: "add the 64 biases.",
+                                                            _conv(64, 64, 3): "a 5x5 kernel has 5*5 weights per "
+                                                                              "channel pair, not 3*3."},
                      "A 5x5 convolution 64 -> 64 has 5*5*64*64 weights and 64 biases.")
         return f"the same 5x5 view for {two / one:.0%} of the weights, with an extra non-linearity in between."
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._keras import build, counts, expect_shape, randomise, shape
+from ._keras import build, counts, expect_shape, randomise, same_function, shape
 from ._numbers import expect_count
 from .core import Choice, Incorrect, Option, Problem, format_table, register
 
@@ -28,6 +28,23 @@ def head_params(c_in: int, units, bn: bool = True, output_units: int = 2) -> int
     return total + _dense(n, output_units)
 
 
+def _stem_reference(x, filters):
+    from keras import layers
+
+    x = layers.Conv2D(filters, 7, strides=2, padding="same")(x)
+    x = layers.ReLU()(layers.BatchNormalization()(x))
+    return layers.MaxPooling2D(3, strides=2, padding="same")(x)
+
+
+def _head_reference(x, units, rates):
+    from keras import layers
+
+    x = layers.GlobalAveragePooling2D()(x)
+    for u, rate in zip(units, rates, strict=True):
+        x = layers.Dropout(rate)(layers.ReLU()(layers.BatchNormalization()(layers.Dense(u)(x))))
+    return layers.Dense(2, activation="softmax")(x)
+
+
 class Stem(Problem):
     title = "the stem"
     names = ("stem",)
@@ -37,8 +54,8 @@ class Stem(Problem):
         "then a strided max-pool.",
         "Conv2D(filters, 7, strides=2, padding='same') -> BatchNormalization -> ReLU -> "
         "MaxPooling2D(3, strides=2, padding='same').",
-        "x = layers.Conv2D(filters, 7, strides=2, padding='same')(x); x = layers.BatchNormalization()(x); "
-        "x = layers.ReLU()(x); return layers.MaxPooling2D(3, strides=2, padding='same')(x)",
+        "Fill in the blanks: x = layers.Conv2D(____, ____, strides=____, padding=____)(x); "
+        "x = layers.____()(x); x = layers.____()(x); return layers.MaxPooling2D(____, strides=____, padding=____)(x)",
     )
     solution_code = '''
     def stem(x, filters=64, name="stem"):
@@ -75,6 +92,11 @@ class Stem(Problem):
             raise Incorrect(f"{call} outputs negative values: a ReLU follows the BN.")
         small, call = build(stem, (32, 32, 3), "stem", filters=16)
         expect_shape(small, (None, 8, 8, 16), call, "use the `filters` argument for the convolution.")
+        randomise(small, seed=10)
+        if not same_function(small, _stem_reference, (32, 32, 3), filters=16):
+            raise Incorrect(f"{call}: with your own weights copied into a reference stem, the outputs differ: the "
+                            "order is Conv2D 7x7/2 -> BatchNormalization -> ReLU -> MaxPooling2D(3, strides=2, "
+                            "padding='same') - a 3x3 pool window, not 2x2.")
         return "224 px in, 56 px out in the reference model: 4 times smaller in each direction."
 
 
@@ -87,8 +109,9 @@ class Head(Problem):
         "Dense -> BN -> ReLU -> Dropout; and finally Dense(2, softmax).",
         "x = layers.GlobalAveragePooling2D()(x), then a loop over zip(units, rates); the last layer is "
         "layers.Dense(2, activation='softmax').",
-        "for u, r in zip(units, rates): x = layers.Dropout(r)(layers.ReLU()(layers.BatchNormalization()("
-        "layers.Dense(u)(x))))",
+        "Fill in the blanks: x = layers.GlobalAveragePooling2D()(x); for u, r in zip(____, ____): x = "
+        "layers.Dropout(____)(layers.____()(layers.____()(layers.Dense(____)(x)))); then "
+        "return layers.Dense(____, activation=____)(x)",
     )
     solution_code = '''
     def head(x, units=(1024, 512, 256), rates=(0.5, 0.4, 0.3), name="head"):
@@ -125,6 +148,11 @@ class Head(Problem):
         if not np.allclose(p.sum(axis=1), 1, atol=1e-5) or p.min() < 0:
             raise Incorrect(f"{call}: the two outputs of each image should be probabilities summing to 1: "
                             "use activation='softmax' on the last Dense.")
+        randomise(model, seed=13, scale=0.3)
+        if not same_function(model, _head_reference, (4, 4, 64), units=units, rates=rates):
+            raise Incorrect(f"{call}: with your own weights copied into a reference head, the outputs differ: each "
+                            "hidden layer is Dense -> BatchNormalization -> ReLU -> Dropout, in that order, after a "
+                            "global *average* pool.")
         return "GAP, three Dense -> BN -> ReLU -> Dropout layers, a 2-way softmax."
 
 
@@ -174,8 +202,8 @@ class BuildWithKnobs(Problem):
         "head_units and output.",
         "input_shape=(64, 64, 3), width=0.5, blocks_per_stage=(1, 1, 1), head_units=(128, 64, 32), "
         "output='sigmoid'.",
-        "One call, my_model = build_model(...), with the five keyword arguments of hint 2; output='sigmoid' is "
-        "what gives one probability per image.",
+        "Fill in the blanks: my_model = build_model(input_shape=____, width=____, blocks_per_stage=____, "
+        "head_units=____, output=____); leave every other argument at its default.",
     )
     solution_code = '''
     my_model = build_model(input_shape=(64, 64, 3), width=0.5, blocks_per_stage=(1, 1, 1),
@@ -212,6 +240,16 @@ class BuildWithKnobs(Problem):
         if counts(my_model) != counts(reference):
             raise Incorrect(f"`my_model` has {my_model.count_params():,} parameters; expected "
                             f"{reference.count_params():,}.")
+        rates = [[round(float(layer.rate), 3) for layer in m.layers if type(layer).__name__ == "Dropout"]
+                 for m in (my_model, reference)]
+        if rates[0] != rates[1]:
+            raise Incorrect(f"`my_model`'s dropout rates are {rates[0]}; build_model's defaults give {rates[1]}: "
+                            "pass only the five knobs the exercise asks for.")
+        regularised = [sum(getattr(layer, "kernel_regularizer", None) is not None for layer in m.layers)
+                       for m in (my_model, reference)]
+        if regularised[0] != regularised[1]:
+            raise Incorrect("`my_model` has L2 weight decay on its kernels; the exercise keeps l2 at its default "
+                            "(0): pass only the five knobs it asks for.")
         n = reference.count_params()
         return f"{n:,} parameters: the same architecture, {2_563_793 / n:.0f} times smaller than the reference."
 
