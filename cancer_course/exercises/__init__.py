@@ -46,9 +46,16 @@ def _cmd(args) -> int:
     from pathlib import Path
 
     from ..cli import CourseError
+
+    if args.action == "grade":  # runs the notebooks in kernels of their own: TensorFlow is not needed here
+        from . import grade
+
+        return grade.cli(args)
+    from .._tf import quiet_import
     from ..notebooks import repo_root
     from . import build as nbbuild
 
+    quiet_import()
     root = repo_root()
     if args.action == "build":
         paths = [Path(p) for p in args.paths] or None
@@ -78,10 +85,28 @@ def _cmd(args) -> int:
 
 
 def register_cli(sub) -> None:
-    p = sub.add_parser("exercises", help="build exercise notebooks from solutions/, check they match, list problems")
-    p.add_argument("action", choices=["build", "check", "list"],
+    p = sub.add_parser("exercises", help="build exercise notebooks from solutions/, check they match, list problems, "
+                                         "grade submitted notebooks")
+    p.add_argument("action", choices=["build", "check", "list", "grade"],
                    help="build: write exercises/ from solutions/ (keeps notebooks a learner edited); "
-                   "check: fail if exercises/ differs from a fresh build; list: every problem")
-    p.add_argument("paths", nargs="*", help="solution notebooks to build (default: all in solutions/)")
-    p.add_argument("--force", action="store_true", help="overwrite exercise notebooks even if edited")
-    p.set_defaults(func=_cmd)
+                   "check: fail if exercises/ differs from a fresh build; list: every problem; "
+                   "grade: run and grade submitted exercise notebooks (see exercises/README.md, 'For teachers')")
+    p.add_argument("paths", nargs="*", help="build: solution notebooks (default: all in solutions/); "
+                                            "grade: submitted notebooks or folders of them")
+    p.add_argument("--force", action="store_true", help="build: overwrite exercise notebooks even if edited")
+    g = p.add_argument_group("grade")
+    g.add_argument("--out", help="grade: folder for grades.csv, questions.csv, submissions.csv, feedback/, executed/")
+    g.add_argument("--roster", help="grade: CSV with columns file,student (optional: name, section, canvas_id, "
+                                    "sis_login_id) mapping each file to a student id")
+    g.add_argument("--lesson", help="grade: the lesson expected (e.g. 03); a notebook of another lesson is not graded")
+    g.add_argument("--timeout", type=float, default=300,
+                   help="grade: seconds for one notebook's own cells (default 300); then it is interrupted and "
+                        "what it answered so far is graded")
+    g.add_argument("--check-timeout", type=float, default=60,
+                   help="grade: seconds for one question's check of the answer (default 60)")
+    g.add_argument("--jobs", type=int, help="grade: notebooks run at once (default: the cores, at most 4)")
+    g.add_argument("--kernel", help="grade: Jupyter kernel to run them in (default python3: this Python)")
+    g.add_argument("--format", choices=["csv", "canvas"], default="csv",
+                   help="grade: canvas also writes grades-canvas.csv for a Canvas gradebook import")
+    g.add_argument("--assignment", help="grade: the Canvas assignment column's name (default 'Lesson NN exercises')")
+    p.set_defaults(func=_cmd, needs_tensorflow=False)
