@@ -277,6 +277,11 @@ WRONG = {
                                                        seed=seed)
              return ds.batch(batch_size).take(steps)
          """, "the weights should be [0.5, 0.5]"),
+        ("""
+         def balanced_batches(benign, malignant, batch_size, steps, seed=0):
+             per_class = [benign.shuffle(1000).repeat(), malignant.shuffle(1000).repeat()]
+             return tf.data.Dataset.sample_from_datasets(per_class, weights=[0.5, 0.5]).batch(batch_size).take(steps)
+         """, "two calls with seed=0 gave different batches"),
     ],
     "09.1": [
         ("""
@@ -574,6 +579,10 @@ WRONG = {
                      if len(layer.output.shape) == 4 and layer.output.shape[-1] > 1
                      and not isinstance(layer, keras.layers.InputLayer)][0]
          """, "take the *last* 4-D layer"),
+        ("""
+         def last_feature_map(model):
+             return [layer.name for layer in model.layers if len(layer.output_shape) == 4][-1]
+         """, "Keras 3 layers have no output_shape"),
     ],
     "11.2": [
         ("""
@@ -622,6 +631,22 @@ WRONG = {
              cam = tf.nn.relu(tf.reduce_mean(grads, axis=-1))[0]
              return (cam / tf.reduce_max(cam)).numpy()
          """, "differs from Grad-CAM's"),
+        ("""
+         def grad_cam_map(model, image, layer_name):
+             tap = keras.Model(model.input, [model.get_layer("features").output, model.output])
+             with tf.GradientTape() as tape:
+                 features, score = tap(image[None], training=False)
+             grads = tape.gradient(score, features)
+             cam = tf.nn.relu(tf.reduce_sum(features * tf.reduce_mean(grads, axis=(1, 2), keepdims=True), axis=-1))[0]
+             return (cam / tf.reduce_max(cam)).numpy()
+         """, "not a fixed one"),
+        ("""
+         def grad_cam_map(model, image, layer_name):
+             tap = keras.Model(model.input, [model.get_layer("conv").output, model.output])
+             with tf.GradientTape() as tape:
+                 features, score = tap(image[None], training=False)
+             return tape.gradient(score, features)[0, ..., 0].numpy()
+         """, "model.get_layer(layer_name)"),
     ],
     "11.3": [
         ("""

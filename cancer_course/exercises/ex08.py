@@ -294,8 +294,12 @@ class BalancedBatches(Problem):
     '''
 
     def _check(self, balanced_batches):
-        share = self._one_run(balanced_batches, 16, 25, 0, first=True)
+        share, ids = self._one_run(balanced_batches, 16, 25, 0, first=True)
         self._one_run(balanced_batches, 8, 7, 1, first=False)  # other arguments: nothing hard-coded
+        _, again = self._one_run(balanced_batches, 16, 25, 0, first=False)
+        if not np.array_equal(ids, again):
+            raise Incorrect("two calls with seed=0 gave different batches: pass the seed on (shuffle(..., seed=seed), "
+                            "sample_from_datasets(..., seed=seed)), so that a run can be repeated exactly.")
         return f"{share:.0%} malignant over 25 batches from a split with 10%: rare tiles re-drawn, not copied."
 
     def _one_run(self, balanced_batches, batch_size, steps, seed, first):
@@ -348,7 +352,7 @@ class BalancedBatches(Problem):
         if first and not set(range(100, 110)) <= set(ids.astype(int).tolist()):
             raise Incorrect(f"some malignant images never appear in {steps} batches: sample from the whole malignant "
                             "dataset.")
-        return share
+        return share, ids
 
 # Exercise 5: per-seed results of a remedy experiment (three seeds per row; scripted numbers).
 SEED_RESULTS = {

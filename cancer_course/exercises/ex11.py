@@ -67,6 +67,8 @@ class LastConvLayer(Problem):
     title = "find the last feature-map layer"
     names = ("last_feature_map",)
     reimplements = ("cancer_course.explain.last_conv_layer_name",)
+    known_errors = ((r"has no attribute 'output_shape'", "Keras 3 layers have no output_shape (a Keras 2 habit): "
+                     "read layer.output.shape."),)
     lesson = LESSON + ": section 1, 'last_conv_layer_name'"
     hints = (
         "Grad-CAM explains a feature map: a layer whose output is 4-D, (batch, height, width, channels). Walk the "
@@ -161,6 +163,8 @@ class GradCam(Problem):
     title = "Grad-CAM by hand"
     names = ("grad_cam_map",)
     reimplements = ("cancer_course.explain.grad_cam",)
+    known_errors = ((r"No such layer", "look the layer up by the name the check passes you: "
+                     "model.get_layer(layer_name)."),)
     lesson = LESSON + ": section 1, 'Grad-CAM, step by step'"
     hints = (
         "Four steps: a model that returns the layer's activations and the score; a GradientTape for the gradient of "
@@ -197,7 +201,7 @@ class GradCam(Problem):
             raise Incorrect(f"for a 12x12 image and the layer 'features' (output 6x6x6) the map has shape {got.shape}; "
                             f"expected {want.shape}: one value per position of that layer, summed over its channels.")
         if np.allclose(got, want, atol=1e-4):
-            return "the malignant score's evidence, channel by channel, at the layer's resolution."
+            return _check_other_layer(grad_cam_map, model, image)
         if got.min() < -1e-6:
             raise Incorrect(f"the map has negative values (down to {got.min():.3f}): keep only the positive evidence "
                             "for the class, tf.nn.relu, before scaling.")
@@ -216,6 +220,20 @@ class GradCam(Problem):
         raise Incorrect("the map differs from Grad-CAM's on a known model and image. Check each step: gradient of the "
                         "model's output with respect to the layer's activations, channel weights = mean gradient over "
                         "height and width, weighted sum over channels, ReLU, divide by the maximum.")
+
+
+def _check_other_layer(grad_cam_map, model, image) -> str:
+    """The same model and image, explained at the earlier layer 'early' (12x12): is `layer_name` used?"""
+    from ..explain import grad_cam
+
+    want = grad_cam(model, image, "early", resize=False)
+    if want.max() > 0:
+        got = np.asarray(grad_cam_map(model, image.copy(), "early"), dtype=np.float64)
+        if got.shape != want.shape or not np.allclose(got, want, atol=1e-4):
+            raise Incorrect(f"with layer_name='early' (output 12x12x4) your map has shape {got.shape} and differs "
+                            "from Grad-CAM's there: look the layer up by the name you are given, "
+                            "model.get_layer(layer_name), not a fixed one.")
+    return "the malignant score's evidence, channel by channel, at the layer's resolution."
 
 
 def _trainable_snapshot(model) -> list[np.ndarray]:
