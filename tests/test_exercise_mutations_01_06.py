@@ -724,6 +724,11 @@ CASES["05.2"] = {
     for u, r in zip(units, rates):
         x = layers.Dropout(r)(layers.ReLU()(layers.BatchNormalization()(layers.Dense(u)(x))))
     return layers.Dense(2, activation="softmax")(x)''', "start with layers.GlobalAveragePooling2D()"),
+        (HEAD_HEAD + '''
+    x = layers.GlobalAveragePooling2D()(x)
+    for u, r in zip(units, rates):
+        x = layers.ReLU()(layers.BatchNormalization()(layers.Dropout(r)(layers.Dense(u)(x))))
+    return layers.Dense(2, activation="softmax")(x)''', "with Dropout last"),
     ],
     "right": [
         HEAD_HEAD + '''

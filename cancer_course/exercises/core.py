@@ -23,7 +23,9 @@ When the learner's code raises while the check runs it, the line says so ("your 
 ValueError: ...") and names the likely mistake when the problem knows it
 (``Problem.known_errors``); when the error comes from the check's own use of what the code
 returned, it says that instead. Either way the message is cleaned: no terminal colour codes, no
-file paths or tracebacks from the checker.
+file paths or tracebacks from the checker. A check that iterates over a dataset the learner built
+reads it with :func:`take_bounded`, which refuses one that never ends (``.repeat()``) instead of
+running forever.
 The result is kept as ``q1.last_result`` (a :class:`CheckResult`); ``q1.evaluate(answer)``
 returns it without printing. In Jupyter the printed line also carries the result as
 machine-readable display data (:data:`MIME_TYPE`), which the test suite reads from executed

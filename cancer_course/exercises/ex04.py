@@ -230,6 +230,7 @@ class Cbam(Problem):
         "(spatial_attention).",
         "Fill in the blanks: x = ____(x, ratio=____, name=...); return ____(x, kernel_size=____, name=...)",
     )
+    known_errors = CHANNEL_ERRORS
     solution_code = '''
     def cbam(x, ratio=8, kernel_size=7, name="cbam"):
         x = channel_attention(x, ratio=ratio, name=f"{name}_channel")

@@ -143,6 +143,12 @@ class Head(Problem):
         if dropouts != list(rates):
             raise Incorrect(f"{call} has dropout rates {dropouts}; expected {list(rates)}: one Dropout after each "
                             "hidden layer's ReLU, with the matching rate from `rates`.")
+        for layer in model.layers:
+            if type(layer).__name__ == "Dropout":
+                before = layer._inbound_nodes[0].input_tensors[0]._keras_history[0]
+                if type(before).__name__ not in ("ReLU", "Activation"):
+                    raise Incorrect(f"{call}: a Dropout follows a {type(before).__name__} layer; each hidden layer "
+                                    "is Dense -> BatchNormalization -> ReLU -> Dropout, with Dropout last.")
         x = np.random.default_rng(0).normal(size=(3, 4, 4, 64)).astype("float32")
         p = np.asarray(model(x, training=False))
         if not np.allclose(p.sum(axis=1), 1, atol=1e-5) or p.min() < 0:
