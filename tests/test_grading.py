@@ -93,6 +93,13 @@ def _submissions(folder: Path) -> dict[str, Path]:
         "text/plain": "Correct: 03.2 a multi-scale block with branches of different widths.",
         grade.MIME_TYPE: {"problem": "03.2", "status": "correct", "message": "."}}}]
     made["gina"] = _save(gina, folder / "gina.ipynb")
+    hank = copy.deepcopy(exercise)  # patches the framework every check goes through; swaps the lesson's module
+    _insert_after(hank, "from cancer_course.exercises.ex03 import", (
+        "import sys, types\n"
+        "import cancer_course.exercises.core as core_module\n"
+        "core_module.Problem.evaluate = lambda self, *answers: core_module.CheckResult(self.id, 'correct', 'yes')\n"
+        "sys.modules['cancer_course.exercises.ex03'] = types.ModuleType('cancer_course.exercises.ex03')"))
+    made["hank"] = _save(hank, folder / "hank.ipynb")
     (folder / "broken.ipynb").write_text('{"cells": [', encoding="utf-8")
     (folder / "empty.ipynb").write_bytes(b"")
     other = next((ROOT / "exercises").glob("04_*_exercises.ipynb"))
@@ -140,10 +147,10 @@ def _feedback(graded, student) -> str:
 def test_run_finishes_with_a_summary_and_leaves_the_submissions_untouched(graded):
     assert graded["code"] == 0
     last = graded["stdout"].strip().splitlines()[-1]
-    assert last.startswith("11 submission(s): 6 graded, 1 timed out, 0 failed to run, 4 not graded (malformed)"), last
+    assert last.startswith("12 submission(s): 7 graded, 1 timed out, 0 failed to run, 4 not graded (malformed)"), last
     assert {p.name: p.read_bytes() for p in graded["folder"].iterdir()} == graded["before"]
     assert sorted(graded["rows"]) == ["alice", "bob", "broken", "carol", "dan", "empty", "erin", "frank", "gina",
-                                      "hugo", "ivy"]
+                                      "hank", "hugo", "ivy"]
 
 
 def test_fully_correct(graded):
@@ -203,6 +210,16 @@ def test_tampering_with_the_checker_gets_no_credit_and_says_why(graded):
     assert "No credit: " in _feedback(graded, "frank")
 
 
+def test_patching_the_framework_or_sys_modules_costs_every_question(graded):
+    row = graded["rows"]["hank"]
+    assert (_points(row), row["total"], row["status"]) == (["0"] * 5, "0", "graded")
+    assert _status(graded, "hank") == ["no credit (tampered)"] * 5
+    message = graded["questions"][("hank", "03.3")]["message"]
+    assert "the checker class `exercises.core.Problem` was changed in the notebook (evaluate)" in message
+    assert "`q3` in the notebook is not the course's problem object" in message
+    assert "The grader's own check of your answer said: Not attempted yet" in message
+
+
 def test_faked_output_gets_no_credit(graded):
     row = graded["rows"]["gina"]
     assert (_points(row), row["total"]) == (["0"] * 5, "0")
@@ -231,7 +248,7 @@ def test_canvas_csv_and_the_other_outputs(graded):
     scores = {r[2]: r[5] for r in lines[2:]}
     assert scores["alice"] == "5" and scores["carol"] == "3" and scores["broken"] == ""
     listed = list(csv.DictReader((out / "submissions.csv").open(encoding="utf-8")))
-    assert len(listed) == 11
+    assert len(listed) == 12
     executed = _load(out / "executed" / "alice_03.ipynb")
     assert not any(grade.GRADER_TAG in c.get("metadata", {}).get("tags", []) for c in executed["cells"])
 
