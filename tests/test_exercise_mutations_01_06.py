@@ -381,6 +381,8 @@ CASES["03.1"] = {
         (MS_HEAD + '''
     b3 = conv_bn(conv_bn(x, f, 1, f"{name}_3a"), f, 5, f"{name}_3b")''' + B4 + CAT, "parameters but it should have"),
         (MS_HEAD.replace("f = branch_filters", "f = 64") + B3 + B4 + CAT, "four branches of branch_filters = 16"),
+        (MS_HEAD.replace('f, 1, f"{name}_2a")', 'f, 1, f"{name}_2a", relu=False)') + B3 + B4 + CAT,
+         "the first 1x1 of branches 2 and 3"),
     ],
     "right": [
         '''

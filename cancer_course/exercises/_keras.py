@@ -97,8 +97,8 @@ def _signature(op) -> tuple:
 
 
 def _feeders(op) -> tuple:
-    """The signatures of the nearest layers with weights that feed ``op`` (through weightless ones)."""
-    found, stack, seen = set(), [op], set()
+    """The signatures of the nearest layers with weights that feed ``op``, and the weightless ones between."""
+    found, passed, stack, seen = set(), set(), [op], set()
     while stack:
         nodes = getattr(stack.pop(), "_inbound_nodes", None) or []
         for tensor in (nodes[0].input_tensors if nodes else []):
@@ -109,8 +109,25 @@ def _feeders(op) -> tuple:
             if getattr(history[0], "weights", None):
                 found.add(_signature(history[0]))
             else:
+                passed.add(type(history[0]).__name__)
                 stack.append(history[0])
-    return tuple(sorted(found))
+    return tuple(sorted(found)), tuple(sorted(passed))
+
+
+def _height(op, memo: dict) -> int:
+    """How many layers with weights lie after ``op`` on the longest path to the output."""
+    if id(op) not in memo:
+        memo[id(op)] = 0
+        best = 0
+        for node in getattr(op, "_outbound_nodes", None) or []:
+            after = node.operation
+            best = max(best, _height(after, memo) + (1 if getattr(after, "weights", None) else 0))
+        memo[id(op)] = best
+    return memo[id(op)]
+
+
+def _role(op, memo: dict) -> tuple:
+    return _signature(op), _feeders(op), _height(op, memo)
 
 
 def _weighted(model) -> list:
@@ -120,19 +137,21 @@ def _weighted(model) -> list:
 def copy_by_role(src, dst) -> bool:
     """Copy ``src``'s weights into ``dst``, layer by layer, pairing layers by what they do.
 
-    A layer's role is its type, its weights' shapes and the layers with weights that feed it, so a
-    BatchNorm after the main path's last convolution and one after the projection are told apart
-    whatever order the learner created them in; layers left over are paired by type and shapes in
-    creation order. Returns False when the two models' layers cannot be paired one to one.
+    A layer's role is its type, its weights' shapes, the layers with weights that feed it (and the
+    weightless ones on the way, a max-pool say), and how many layers with weights follow it, so a
+    BatchNorm after the main path's last convolution and one after the projection, or the first 1x1
+    convolutions of two branches, are told apart whatever order the learner created them in; layers
+    left over are paired by type and shapes in creation order. Returns False when the two models' layers cannot be paired one to one.
     """
     src_ops, dst_ops = _weighted(src), _weighted(dst)
     if len(src_ops) != len(dst_ops):
         return False
-    src_keys = [(_signature(op), _feeders(op)) for op in src_ops]
+    memo: dict = {}
+    src_keys = [_role(op, memo) for op in src_ops]
     unused = list(range(len(src_ops)))
     pairs, left = [], []
     for op in dst_ops:
-        key = (_signature(op), _feeders(op))
+        key = _role(op, memo)
         match = next((i for i in unused if src_keys[i] == key), None)
         if match is None:
             left.append(op)

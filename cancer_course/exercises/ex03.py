@@ -136,6 +136,10 @@ class MultiscaleBlock(Problem):
         randomise(model, seed=4)
         _check_branches(model, (16, 16, 16, 16), call)
         _check_pool_and_relu(model, (16, 16, 16, 16), call)
+        if not same_function(model, blocks.multiscale_block, (11, 11, 32), branch_filters=16):
+            raise Incorrect(f"{call}: with your own weights copied into a reference block, the outputs differ: "
+                            "every convolution is conv -> BN -> ReLU (conv_bn, the first 1x1 of branches 2 and 3 "
+                            "too), and the max-pool comes before branch 4's convolution.")
         return "Four receptive fields (1, 3, 5 and a pooled 3), side by side."
 
 
