@@ -457,7 +457,7 @@ WRONG = {
          def threshold_for_sensitivity(y_true, p, target=0.95):
              malignant = np.sort(np.asarray(p)[np.asarray(y_true) == 1])[::-1]
              return float(malignant[int(np.ceil(0.95 * len(malignant))) - 1])
-         """, "take the *highest* threshold"),
+         """, "use the `target` argument"),
         ("""
          def threshold_for_sensitivity(y_true, p, target=0.95):
              malignant = np.sort(np.asarray(p)[np.asarray(y_true) == 1])[::-1]
@@ -467,7 +467,7 @@ WRONG = {
          def threshold_for_sensitivity(y_true, p, target=0.95):
              scores = np.sort(np.asarray(p))[::-1]
              return float(scores[int(np.ceil(target * len(scores))) - 1])
-         """, "take the *highest* threshold"),
+         """, "from the malignant scores only"),
         ("""
          def threshold_for_sensitivity(y_true, p, target=0.95):
              malignant = np.asarray(p)[np.asarray(y_true) == 1]
@@ -498,7 +498,7 @@ WRONG = {
          def youden_threshold(y_true, p):
              fpr, tpr, thresholds = roc_curve(y_true, p)
              return float(thresholds[np.argmax(tpr + fpr)])
-         """, "Maximise tpr - fpr"),
+         """, "every image is called malignant"),
         ("""
          def youden_threshold(y_true, p):
              return float(np.median(p))
@@ -549,13 +549,13 @@ WRONG = {
              idx = np.minimum((p * n_bins).astype(int), n_bins - 1)
              return float(sum((idx == b).mean() * (y[idx == b].mean() - p[idx == b].mean())
                               for b in range(n_bins) if (idx == b).any()))
-         """, "weighted by n_bin / n?"),
+         """, "cancel out"),
     ],
     "11.1": [
         ("""
          def last_feature_map(model):
              return [layer.name for layer in model.layers if len(layer.output.shape) == 4][-1]
-         """, "1-channel attention map"),
+         """, "1-channel attention (or saliency) map"),
         ("""
          def last_feature_map(model):
              return [layer.name for layer in model.layers if len(layer.output.shape) == 4][0]
@@ -692,7 +692,7 @@ WRONG = {
         ("""
          def map_similarity(a, b):
              return float(spearmanr(np.ravel(a), np.ravel(b)).pvalue)
-         """, "should score 1.0"),
+         """, "the p-value of the test"),
         ("""
          def map_similarity(a, b):
              from scipy.stats import kendalltau
@@ -701,7 +701,7 @@ WRONG = {
         ("""
          def map_similarity(a, b):
              return 1 - float(spearmanr(np.ravel(a), np.ravel(b)).statistic)
-         """, "should score 1.0"),
+         """, "1 - the rank correlation (a distance"),
         ("""
          def map_similarity(a, b):
              a, b = np.ravel(a), np.ravel(b)

@@ -314,8 +314,8 @@ class BalancedBatches(Problem):
         if not isinstance(ds, tf.data.Dataset):
             raise Incorrect(f"{call} returned {type(ds).__name__}, not a tf.data.Dataset.")
         if int(ds.cardinality()) == int(tf.data.INFINITE_CARDINALITY):
-            raise Incorrect(f"{call} never ends: end the epoch with .take(steps) after batching (the per-class "
-                            "datasets repeat forever, so the sampled one does too).")
+            raise Incorrect(f"{call} never ends: end the epoch with .take(steps), as the last step (the per-class "
+                            "datasets repeat forever, so the sampled one does too; no .repeat() after the .take).")
         try:
             elements = take_bounded(ds, 2 * steps, what=call)
         except Incorrect:

@@ -169,8 +169,18 @@ class ThresholdForSensitivity(Problem):
         y = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0])
         p = np.array([0.9, 0.8, 0.6, 0.3, 0.1, 0.2, 0.4, 0.7, 0.5])
         cases = [(y, p, 0.75)] + [(*_scores(s), t) for s, t in ((3, 0.95), (4, 0.8), (5, 0.9))]
-        for y, p, target in cases:
-            got = _number(threshold_for_sensitivity(y.copy(), p.copy(), target), "the threshold")
+        answers = [_number(threshold_for_sensitivity(y.copy(), p.copy(), target), "the threshold")
+                   for y, p, target in cases]
+        fixed = [reference(y, p, 0.95)["threshold"] for y, p, _ in cases]
+        if any(abs(a - w) > 1e-9 for a, w in zip(answers, [reference(*c)["threshold"] for c in cases], strict=True)):
+            if np.allclose(answers, fixed, atol=1e-9):
+                raise Incorrect("yours gives the threshold for sensitivity 0.95 whatever the target: use the `target` "
+                                "argument.")
+            every = [float(np.sort(p)[::-1][int(np.ceil(t * p.size)) - 1]) for _, p, t in cases]
+            if np.allclose(answers, every, atol=1e-9):
+                raise Incorrect("yours counts the benign scores too: sensitivity is about the malignant images, so "
+                                "take the threshold from the malignant scores only (p[y_true == 1]).")
+        for (y, p, target), got in zip(cases, answers, strict=True):
             want = reference(y, p, target)["threshold"]
             if abs(got - want) < 1e-9:
                 continue
@@ -222,6 +232,10 @@ class Youden(Problem):
             j = conf["sensitivity"] + conf["specificity"] - 1 if conf else 0.0
             if abs(j - best["j"]) < 1e-9:
                 continue
+            if j <= 1e-12 and got <= p.min():
+                raise Incorrect(f"your threshold {got:.4g} is at or below every score, so every image is called "
+                                f"malignant: sensitivity 1, specificity 0, J = 0. Maximise tpr - fpr (= J) over "
+                                f"roc_curve's thresholds; the best here is {best['threshold']:.4g}.")
             if j <= 1e-12:
                 raise Incorrect(f"your threshold {got:.4g} gives J = {j:.3f}: no better than chance (on or below the "
                                 "ROC diagonal). Maximise tpr - fpr, not fpr - tpr; roc_curve's first threshold (inf, "
@@ -312,6 +326,9 @@ def _ece_variant(name, y, p, n_bins) -> float:
         return float(np.mean([g for _, g in gaps]))
     if name == "max_gap":
         return float(max(g for _, g in gaps))
+    if name == "signed":
+        return float(sum((index == b).mean() * (y[index == b].mean() - p[index == b].mean())
+                         for b in range(n_bins) if (index == b).any()))
     return float(sum(w * g for w, g in gaps))
 
 
@@ -327,6 +344,8 @@ ECE_MISTAKES = {
     "upper_closed": "a score exactly on a bin edge (p = 0.25 with 4 bins) goes in the bin above it: the bins are "
                     "[0, 1/n), [1/n, 2/n), ..., [(n-1)/n, 1]; yours puts it in the bin below.",
     "ten_bins": "yours uses 10 bins whatever n_bins is: use the argument.",
+    "signed": "yours adds the bins' gaps with their signs, so over- and under-confident bins cancel out: take the "
+              "absolute gap of each bin, |observed - predicted|.",
     "max_gap": "yours is the largest gap of any bin (the maximum calibration error); the ECE is their average, "
                "weighted by n_bin / n.",
 }

@@ -109,7 +109,8 @@ class LastConvLayer(Problem):
                                 "channels), the last one before pooling.")
             if shape[-1] == 1:
                 raise Incorrect(f"on a model with layers {', '.join(names)} you chose {got!r}, a 1-channel attention "
-                                "map: it gates the features but is not one. Skip maps with a single channel.")
+                                "(or saliency) map: it weighs the features but is not one of them. Skip maps with a "
+                                "single channel.")
             if isinstance(layer, keras.layers.InputLayer):
                 raise Incorrect("you chose the input layer: the image itself is not a learned feature map.")
             raise Incorrect(f"on a model with layers {', '.join(names)} you chose {got!r}, but {want!r} comes later and "
@@ -327,32 +328,42 @@ class MapSimilarity(Problem):
     '''
 
     def _check(self, map_similarity):
+        from scipy.stats import spearmanr
+
         from ..explain import map_similarity as reference
 
         rng = np.random.default_rng(5)
         a = rng.uniform(size=(6, 6))
-        cases = [(a, a ** 4, 1.0), (a, 1 - a, -1.0), (a, rng.uniform(size=(6, 6)), None), (a, a + 0.1 * rng.normal(size=(6, 6)), None)]
-        for x, y, exact in cases:
-            got = map_similarity(x.copy(), y.copy())
-            if isinstance(got, dict):
-                got = got.get("spearman", got)
-            if np.ndim(got) != 0 or not isinstance(float(np.asarray(got)), numbers.Real):
-                raise Incorrect(f"map_similarity returned {type(got).__name__} of shape {np.shape(got)}: return one "
-                                "number. (scipy's spearmanr on 2-D maps correlates their *columns*: flatten them "
+        cases = [(a, a ** 4, 1.0), (a, 1 - a, -1.0), (a, rng.uniform(size=(6, 6)), None),
+                 (a, a + 0.1 * rng.normal(size=(6, 6)), None)]
+        got = []
+        for x, y, _ in cases:
+            value = map_similarity(x.copy(), y.copy())
+            if isinstance(value, dict):
+                value = value.get("spearman", value)
+            if np.ndim(value) != 0 or not isinstance(float(np.asarray(value)), numbers.Real):
+                raise Incorrect(f"map_similarity returned {type(value).__name__} of shape {np.shape(value)}: return "
+                                "one number. (scipy's spearmanr on 2-D maps correlates their *columns*: flatten them "
                                 "with np.ravel first.)")
-            got = float(got)
-            want = reference(x, y)["spearman"]
-            if abs(got - want) < 1e-6:
-                continue
-            if exact == 1.0:
-                raise Incorrect(f"a map and the same map raised to the 4th power rank every position the same way, "
-                                f"so they should score 1.0; yours gives {got:.3f}. Correlate *ranks* (Spearman), not "
-                                "values (Pearson).")
-            if abs(got - reference(x, y)["pearson"]) < 1e-6:
-                raise Incorrect("that is the Pearson correlation of the values; use the rank correlation (Spearman).")
-            raise Incorrect(f"yours gives {got:.3f} for two 6x6 maps; their Spearman rank correlation is {want:.3f}.")
-        return "1 = same ranking of positions; near 0 = unrelated maps."
-
+            got.append(float(value))
+        want = [reference(x, y)["spearman"] for x, y, _ in cases]
+        if np.allclose(got, want, atol=1e-6):
+            return "1 = same ranking of positions; near 0 = unrelated maps."
+        if np.allclose(got, [float(spearmanr(np.ravel(x), np.ravel(y)).pvalue) for x, y, _ in cases], atol=1e-6):
+            raise Incorrect("yours is the p-value of the test (near 0 for maps that agree); return the correlation "
+                            "itself, spearmanr(...).statistic.")
+        if np.allclose(got, [1 - w for w in want], atol=1e-6):
+            raise Incorrect("yours is 1 - the rank correlation (a distance, 0 for maps that agree): return the "
+                            "correlation itself, 1 for maps that rank every position the same way.")
+        if np.allclose(got, [reference(x, y)["pearson"] for x, y, _ in cases], atol=1e-6):
+            raise Incorrect(f"a map and the same map raised to the 4th power rank every position the same way, so "
+                            f"they should score 1.0; yours gives {got[0]:.3f}, the Pearson correlation of the values. "
+                            "Correlate *ranks* (Spearman), not values (Pearson).")
+        if abs(got[0] - 1) > 1e-6:
+            raise Incorrect(f"a map and the same map raised to the 4th power rank every position the same way, so "
+                            f"they should score 1.0; yours gives {got[0]:.3f}. Correlate *ranks* (Spearman).")
+        i = next(i for i, (g, w) in enumerate(zip(got, want, strict=True)) if abs(g - w) > 1e-6)
+        raise Incorrect(f"yours gives {got[i]:.3f} for two 6x6 maps; their Spearman rank correlation is {want[i]:.3f}.")
 
 # Exercise 5: what the lesson's tools measured on two models (scripted numbers): model A trained on clean
 # tiles, model B on tiles where a small square mark came with most malignant ones.
