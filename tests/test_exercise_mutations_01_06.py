@@ -873,6 +873,11 @@ CASES["06.3"] = {
     ds = ds.cache().shuffle(1000).batch(batch_size)
     return ds.map(lambda x, y: (augment(x, training=True), y))''', "end with .prefetch"),
         (TRAIN_HEAD + '''
+    return ds.cache().shuffle(1000).batch(batch_size).map(augment).prefetch(2)''', ".map(augment) calls augment(images, labels)"),
+        (TRAIN_HEAD + '''
+    return ds.cache().shuffle(1000).batch(batch_size).map(lambda x, y: augment(x, training=True)).prefetch(2)''',
+         "should be an (images, labels) pair"),
+        (TRAIN_HEAD + '''
     ds = ds.cache().batch(batch_size).shuffle(100)
     ''' + AUG_MAP + '''
     return ds.prefetch(tf.data.AUTOTUNE)''', "shuffled whole batches"),

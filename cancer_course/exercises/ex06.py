@@ -58,6 +58,13 @@ def _displacement(*orders) -> int:
     return max(i - position for order in orders for position, i in enumerate(order))
 
 
+def _expect_pairs(ds, name: str) -> None:
+    spec = ds.element_spec
+    if not (isinstance(spec, tuple) and len(spec) == 2):
+        raise Incorrect(f"each element of {name}(...) should be an (images, labels) pair, as in the dataset it "
+                        f"receives; yours is {spec}. A .map must return both: lambda x, y: (..., y).")
+
+
 def _is_prefetched(ds) -> bool:
     return "Prefetch" in type(ds).__name__
 
@@ -172,6 +179,7 @@ class Pipeline(Problem):
         ds = make_pipeline(_source(counter), batch_size=4, shuffle_buffer=N_SOURCE, seed=None)
         if not isinstance(ds, tf.data.Dataset):
             raise Incorrect(f"make_pipeline returned {type(ds).__name__}, not a tf.data.Dataset.")
+        _expect_pairs(ds, "make_pipeline")
         what = "make_pipeline(ds, batch_size=4, shuffle_buffer=20)"
         first, second = _epoch(ds, what), _epoch(ds, what)
         for epoch in (first, second):
@@ -236,6 +244,10 @@ class AugmentAfterCache(Problem):
         shapes = []
 
         def augment(x, training=False):
+            if not isinstance(training, bool):
+                raise Incorrect(f"augment was called with training={training!r}: .map passes each (images, labels) "
+                                "pair as two arguments, so .map(augment) calls augment(images, labels). Map with "
+                                "lambda x, y: (augment(x, training=True), y).")
             shapes.append(x.shape.rank)
             noise = tf.random.uniform(tf.shape(x), 0.1, 0.9) if training else tf.zeros_like(x)
             return x + noise
@@ -244,6 +256,7 @@ class AugmentAfterCache(Problem):
         ds = make_training_pipeline(_source(counter), augment, 4)
         if not isinstance(ds, tf.data.Dataset):
             raise Incorrect(f"make_training_pipeline returned {type(ds).__name__}, not a tf.data.Dataset.")
+        _expect_pairs(ds, "make_training_pipeline")
 
         def by_id():
             seen, order = {}, []
