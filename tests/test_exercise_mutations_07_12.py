@@ -12,6 +12,7 @@ sensitivity and PPV. Research and education only.
 from __future__ import annotations
 
 import importlib
+import re
 import textwrap
 
 import pytest
@@ -29,16 +30,16 @@ IMPORTS = {"keras": "keras", "layers": "keras:layers", "tf": "tensorflow", "np":
 
 def _answers(problem, code: str) -> tuple:
     """The answer(s) ``code`` defines, in a namespace holding the lesson's earlier right answers."""
+    lesson = problems(problem.id.split(".")[0])
+    sources = [textwrap.dedent(p.solution_code) for p in lesson[:lesson.index(problem)]] + [textwrap.dedent(code)]
     ns = {"____": ____}
-    for name, target in IMPORTS.items():
-        module, _, attr = target.partition(":")
-        value = importlib.import_module(module)
-        ns[name] = getattr(value, attr) if attr else value
-    for earlier in problems(problem.id.split(".")[0]):
-        if earlier is problem:
-            break
-        exec(textwrap.dedent(earlier.solution_code), ns)
-    exec(textwrap.dedent(code), ns)
+    for name, target in IMPORTS.items():  # only what the code uses: a test imports no more than it needs
+        if any(re.search(rf"\b{name}\b", source) for source in sources):
+            module, _, attr = target.partition(":")
+            value = importlib.import_module(module)
+            ns[name] = getattr(value, attr) if attr else value
+    for source in sources:
+        exec(source, ns)
     return tuple(ns[name] for name in problem.names)
 
 
@@ -785,6 +786,23 @@ WRONG = {
                  writer.writeheader()
                  writer.writerows(asdict(r) for r in results)
          """, "(b_bright.jpg missing)"),
+        ("""
+         def predict_folder(model, folder, csv_path, threshold=0.5):
+             paths = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+             images = np.stack([inference.read_image(p, 8) for p in paths])
+             probabilities = model.predict(images, verbose=0)[:, 0]
+             with open(csv_path, "w", newline="") as f:
+                 csv.writer(f).writerows(zip(paths, probabilities))
+         """, "one bad file must not stop the others"),
+        ("""
+         def predict_folder(model, folder, csv_path, threshold=0.5):
+             paths = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+             results = inference.predict_images(model, paths, threshold=threshold)
+             with open(csv_path, "w", newline="") as f:
+                 writer = csv.DictWriter(f, fieldnames=["path", "label", "probability", "error"])
+                 writer.writeheader()
+                 writer.writerows(asdict(r) for r in results)
+         """, "your code raised ValueError"),
     ],
     "12.3": [
         ("""
@@ -1060,6 +1078,12 @@ def test_a_specificity_computed_as_the_fpr_is_not_called_a_swap_of_sensitivity_a
     problem = _problem("10.1")
     result = problem.evaluate(*_answers(problem, WRONG["10.1"][0][0]))
     assert "false-positive rate" in result.message and "swapped" not in result.message, result.message
+
+
+def test_an_error_of_the_answer_itself_is_not_blamed_on_the_broken_file():
+    problem = _problem("12.2")
+    result = problem.evaluate(*_answers(problem, WRONG["12.2"][-1][0]))
+    assert "broken" not in result.message and "probability" in result.message, result.message
 
 
 def test_a_case_sensitive_filter_is_not_blamed_on_a_broken_file():

@@ -216,6 +216,13 @@ class PredictionsCsv(Problem):
             try:
                 predict_folder(model, folder, out, threshold=threshold)
             except Exception as exc:  # noqa: BLE001 - the learner's code
+                clean = Path(tmp) / "without_the_broken_file"
+                _write_images(clean)
+                (clean / "c_broken.png").unlink()
+                try:
+                    predict_folder(model, clean, Path(tmp) / "clean.csv", threshold=threshold)
+                except Exception:  # noqa: BLE001 - not the broken file's fault: report the learner's own error
+                    raise exc from None
                 raise Incorrect(f"predict_folder raised {type(exc).__name__} on a folder with one broken file "
                                 "(c_broken.png): one bad file must not stop the others. inference.predict_images "
                                 "gives it an error entry instead.") from None
