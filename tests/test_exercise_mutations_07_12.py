@@ -1073,6 +1073,25 @@ def test_a_right_answer_written_another_way_is_accepted(pid, index):
     assert result.status == core.CORRECT, result.line()
 
 
+# ---------------------------------------------------------------- hints: from a nudge to blanks, never the solution
+EVERY = [p for lesson in LESSONS for p in problems(lesson)]
+
+
+@pytest.mark.parametrize("problem", EVERY, ids=[p.id for p in EVERY])
+def test_hints_stop_short_of_the_solution_and_the_last_has_blanks(problem):
+    def flat(text):
+        return re.sub(r"\s|['\"]", "", text)
+
+    solution = {flat(line) for line in textwrap.dedent(problem.solution_code).splitlines()}
+    solution = {line for line in solution if len(line) >= 12 and not line.startswith(("def", "import", "from", "#"))}
+    assert len(problem.hints) >= 3, "a nudge, a closer look, a skeleton"
+    for number, hint in enumerate(problem.hints, 1):
+        shown = sorted(line for line in solution if line in flat(hint))
+        assert len(shown) <= 1, f"hint {number} shows the solution's lines {shown}"
+    if "def " in problem.solution_code:
+        assert "____" in problem.hints[-1], "the last hint is a skeleton with blanks"
+
+
 # ---------------------------------------------------------------- the messages the issue found misleading
 def test_a_specificity_computed_as_the_fpr_is_not_called_a_swap_of_sensitivity_and_ppv():
     problem = _problem("10.1")

@@ -176,8 +176,8 @@ class FreshDirectory(Problem):
         "Name it from the time (time.strftime('run-%Y%m%d-%H%M%S')); if that folder already exists (two searches "
         "in the same second), add -2, -3, ... until the name is free. Create it (mkdir(parents=True)) and return "
         "it.",
-        "Start with base / stamp; while that folder exists, try base / f'{stamp}-{n}' for n = 2, 3, ...; then "
-        "create it with mkdir(parents=True) and return it.",
+        "Fill the blanks: base = Path(results_root) / ____; stamp = time.strftime(____); folder, n = base / "
+        "stamp, 1; while folder.____(): n += 1; folder = base / ____; folder.mkdir(____); return ____",
     )
     solution_code = '''
     import time

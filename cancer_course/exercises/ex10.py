@@ -206,8 +206,8 @@ class Youden(Problem):
         "Youden's J = sensitivity + specificity - 1 = TPR - FPR: the threshold farthest above the ROC diagonal.",
         "sklearn.metrics.roc_curve(y, p) returns fpr, tpr and thresholds; take the threshold where tpr - fpr is "
         "largest. (Its first threshold is +inf, 'call nothing malignant', with J = 0.)",
-        "roc_curve returns fpr, tpr and thresholds in the same order: the index of the largest tpr - fpr points at"
-        " the threshold to return (as a float).",
+        "Fill the blanks: fpr, tpr, thresholds = roc_curve(____, ____); return float(thresholds[np.argmax(____)]) "
+        "- the three arrays come in the same order.",
     )
     solution_code = '''
     import numpy as np
@@ -261,8 +261,8 @@ class CalibrationError(Problem):
         "The bin of a score is int(p * n_bins), except p = 1.0, which belongs in the last bin (n_bins - 1), not in "
         "one of its own; a score on an edge goes in the bin above it. ECE = sum over the non-empty bins of "
         "(n_bin / n) * |mean(y in bin) - mean(p in bin)|.",
-        "Fill the blanks: idx = np.minimum((p * n_bins).astype(int), ____); for each b in range(n_bins): inside = "
-        "idx == b; if inside.any(): total += ____ * abs(y[inside].mean() - ____).",
+        "Fill the blanks: idx = np.minimum((p * n_bins).astype(int), ____); then, over the bins b that hold "
+        "images, add up ____ * abs(y[idx == b].mean() - ____).",
     )
     solution_code = '''
     import numpy as np
@@ -376,8 +376,8 @@ class CostThreshold(Problem):
         "is where the model is used. Put both into one number per threshold.",
         "Per case, a miss happens with probability prevalence * (1 - sensitivity) and a false alarm with "
         "(1 - prevalence) * (1 - specificity). Weigh a miss 20 times a false alarm and add them up.",
-        "Compute 0.10 * (1 - sens) * 20 + 0.90 * (1 - spec) for each row and take the threshold with the "
-        "smallest cost (costs within 5% of the smallest tie with it).",
+        "Fill the blanks: cost(t) = 0.10 * (1 - ____) * 20 + 0.90 * (1 - ____) for each row of the table; "
+        "answer the threshold with the ____ cost (costs within 5% of the smallest tie with it).",
     )
     solution_code = '''
     from cancer_course.exercises.ex10 import COST_TABLE

@@ -317,7 +317,7 @@ class MapSimilarity(Problem):
         "Compare where two maps put their heat, not how bright they are: rank the values and correlate the ranks "
         "(Spearman). The maps are 2-D; flatten them first.",
         "scipy.stats.spearmanr correlates the ranks of two 1-D arrays: 1 means the same ranking, 0 unrelated.",
-        "Flatten both maps, call spearmanr on them and return its .statistic as a float.",
+        "Fill the blanks: return float(spearmanr(np.____(a), np.____(b)).____)",
     )
     solution_code = '''
     import numpy as np

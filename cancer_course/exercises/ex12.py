@@ -96,7 +96,7 @@ class SaveAndReload(Problem):
         "an argument that refuses to run code stored in the file. And the check compares what you *loaded*.",
         "model.save(path) writes the file; keras.models.load_model has a safe_mode argument. Return what you "
         "loaded from the file - not the model you were given.",
-        "Two lines: save to path; load from path with safe mode on, and return the loaded model.",
+        "Fill the blanks: model.save(____); return keras.models.load_model(____, safe_mode=____)",
     )
     solution_code = '''
     def save_and_reload(model, path):
