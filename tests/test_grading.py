@@ -268,6 +268,14 @@ def test_lesson_comes_from_the_notebook_not_its_name():
     assert grade.identify_lesson({"cells": [_code("print(1)")], "metadata": {}})[1].startswith("no exercise cells")
 
 
+@pytest.mark.parametrize("solution", nbbuild.solution_notebooks(ROOT), ids=lambda p: p.name[:2])
+def test_every_lessons_notebooks_are_identified(solution):
+    exercise = nbbuild.exercise_path(ROOT, solution)
+    assert grade.identify_lesson(_load(solution))[0] == solution.name[:2]
+    if exercise.exists():
+        assert grade.identify_lesson(_load(exercise)) == (solution.name[:2], "its import line")
+
+
 def test_malformed_files_are_named_not_raised(tmp_path):
     (tmp_path / "a.ipynb").write_text("[1, 2]", encoding="utf-8")
     (tmp_path / "b.ipynb").write_bytes(b"\xff\xfe\x00garbage")
@@ -377,3 +385,6 @@ def test_errors_name_what_to_do(tmp_path, capsys):
     assert "--out DIR is needed" in capsys.readouterr().err
     assert main(["exercises", "grade", str(tmp_path), "--out", str(tmp_path / "o"), "--lesson", "99"]) == 2
     assert "--lesson 99: no such lesson" in capsys.readouterr().err
+    _save(_load(EXERCISE), tmp_path / "alice.ipynb")
+    assert main(["exercises", "grade", str(tmp_path), "--out", str(tmp_path / "o"), "--kernel", "nope"]) == 2
+    assert "--kernel nope: no such Jupyter kernel (installed: " in capsys.readouterr().err

@@ -895,6 +895,7 @@ def run_one(sub: Submission, index: int, work_root: Path, timeout: float, check_
         proc = subprocess.Popen([sys.executable, "-m", "cancer_course.exercises.grade", "--worker", str(spec_file)],
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, cwd=str(workdir),
                                 start_new_session=True)
+        _RUNNING[proc] = private / "kernel.pid"
         try:
             proc.wait(timeout=backstop)
             killed = False
@@ -902,6 +903,7 @@ def run_one(sub: Submission, index: int, work_root: Path, timeout: float, check_
             killed = True
         finally:
             _kill(proc, private / "kernel.pid")
+            _RUNNING.pop(proc, None)
     run = {"seconds": round(time.monotonic() - t0, 1), "killed": killed, "backstop": backstop, "summary": None,
            "result": None, "executed": None}
     try:
@@ -919,6 +921,9 @@ def run_one(sub: Submission, index: int, work_root: Path, timeout: float, check_
     if Path(spec["executed"]).is_file():
         run["executed"] = spec["executed"]
     return run
+
+
+_RUNNING: dict[subprocess.Popen, Path] = {}  # workers now running -> their kernel's pid file (for Ctrl-C)
 
 
 def _kill(proc: subprocess.Popen, pid_file: Path) -> None:
@@ -1077,6 +1082,7 @@ def grade_submissions(paths, out, roster=None, lesson=None, timeout: float = DEF
     for sub_dir in ("feedback", "executed"):
         (out / sub_dir).mkdir(exist_ok=True)
     kernel = kernel or "python3"
+    _check_kernel(kernel)
     lines = list(missing)
     to_run = [s for s in subs if not s.status]
     jobs = max(1, int(jobs or default_jobs()))
@@ -1096,14 +1102,21 @@ def grade_submissions(paths, out, roster=None, lesson=None, timeout: float = DEF
             echo("  " + _progress_line(grade))
             return index, grade
 
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
+        pool = ThreadPoolExecutor(max_workers=jobs)
+        try:
             for index, grade in pool.map(job, [(i, s) for i, s in enumerate(subs) if not s.status]):
                 grades[index] = grade
+        except BaseException:  # Ctrl-C: the workers run in sessions of their own, so end them here
+            pool.shutdown(wait=False, cancel_futures=True)
+            for proc, pid_file in list(_RUNNING.items()):
+                _kill(proc, pid_file)
+            raise
+        pool.shutdown(wait=True)
     finally:
         shutil.rmtree(work_root, ignore_errors=True)
     for index, sub in enumerate(subs):
         if sub.status == INVALID:
-            grades[index] = Grade(sub, INVALID, sub.detail, maximum=_maximum(sub.lesson))
+            grades[index] = Grade(sub, INVALID, sub.detail)
             echo(f"  {sub.path}: not graded: {sub.detail}")
         elif sub.status == SUPERSEDED:
             echo(f"  {sub.path}: not graded: {sub.detail}")
@@ -1121,6 +1134,17 @@ def grade_submissions(paths, out, roster=None, lesson=None, timeout: float = DEF
         echo(f"  {line}")
     echo(summary_line(report))
     return report
+
+
+def _check_kernel(kernel: str) -> None:
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec(kernel)
+    except NoSuchKernel:
+        known = ", ".join(sorted(KernelSpecManager().find_kernel_specs())) or "none"
+        raise ValueError(f"--kernel {kernel}: no such Jupyter kernel (installed: {known}); "
+                         "`jupyter kernelspec list` shows them") from None
 
 
 def _maximum(lesson) -> float:
@@ -1254,7 +1278,8 @@ def feedback_markdown(student: str, grades: list[Grade], superseded: list[Submis
         title = f"Lesson {s.lesson} exercises" if s.lesson else "Exercises"
         lines += [f"## {title}: `{s.name}`", ""]
         if g.total is None:
-            lines += [f"**Not graded** ({g.status}): {g.detail}.", ""]
+            why = "" if g.status == INVALID else f" ({g.status})"
+            lines += [f"**Not graded**{why}: {g.detail}.", ""]
             if g.status == INVALID:
                 lines += ["Hand in the exercise notebook again: open it in Jupyter, run all cells, save it, and "
                           "hand in the .ipynb file.", ""]
