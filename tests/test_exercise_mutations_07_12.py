@@ -920,6 +920,11 @@ RIGHT = {
             classes = [benign.shuffle(100, seed=seed).repeat(), malignant.shuffle(100, seed=seed).repeat()]
             alternate = tf.data.Dataset.range(2).repeat()
             return tf.data.Dataset.choose_from_datasets(classes, alternate).batch(batch_size).take(steps)
+        """, """
+        def balanced_batches(benign, malignant, batch_size, steps, seed=0):
+            mixed = tf.data.Dataset.sample_from_datasets([benign.repeat(), malignant.repeat()], seed=seed,
+                                                         stop_on_empty_dataset=True)
+            return mixed.batch(batch_size, drop_remainder=True).take(steps)
         """],
     "09.1": ["""
         def search_space(hp):
@@ -978,6 +983,14 @@ RIGHT = {
             counts = np.bincount(idx, minlength=n_bins)
             gap = np.abs(np.bincount(idx, y, n_bins) - np.bincount(idx, p, n_bins))
             return float(gap.sum() / counts.sum())
+        """, """
+        def ece(y_true, p, n_bins=10):
+            pairs = list(zip(p, y_true))
+            bins = [[] for _ in range(n_bins)]
+            for score, label in pairs:
+                bins[min(int(score * n_bins), n_bins - 1)].append((score, label))
+            return sum(len(b) / len(pairs) * abs(np.mean([s for s, _ in b]) - np.mean([t for _, t in b]))
+                       for b in bins if b)
         """],
     "11.1": ["""
         def last_feature_map(model):
@@ -1012,6 +1025,10 @@ RIGHT = {
         def save_and_reload(model, path):
             keras.saving.save_model(model, path)
             return keras.saving.load_model(path, compile=False)
+        """, """
+        def save_and_reload(model, path):
+            model.save(path)
+            return keras.models.load_model(path)  # safe_mode is True by default
         """],
     "12.2": ["""
         def predict_folder(model, folder, csv_path, threshold=0.5):
