@@ -114,8 +114,14 @@ def read_image(path, image_size: int) -> np.ndarray:
 
 
 def probability_malignant(model, batch) -> np.ndarray:
-    """p(malignant) for a batch of images: column 1 of a 2-way softmax, or the sigmoid's one column."""
-    out = np.asarray(model.predict_on_batch(batch), dtype=np.float64)
+    """p(malignant) for a batch of images (or a batched ``tf.data.Dataset``): column 1 of a 2-way softmax,
+    or the sigmoid's one column."""
+    import tensorflow as tf
+
+    if isinstance(batch, tf.data.Dataset):
+        out = np.asarray(model.predict(batch, verbose=0), dtype=np.float64)
+    else:  # one model call, without predict()'s per-call set-up: what streaming many batches needs
+        out = np.asarray(model.predict_on_batch(batch), dtype=np.float64)
     return out[:, 1] if out.shape[-1] == 2 else out[:, 0]
 
 

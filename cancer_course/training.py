@@ -11,6 +11,7 @@ broken model behind, and ``resume=True`` continues from the last finished epoch.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterable, Mapping
@@ -79,18 +80,76 @@ def metrics_for(output: str) -> list:
 
 
 def compile_model(model: keras.Model, learning_rate: float = 1e-3, label_smoothing: float = 0.0,
-                  focal: bool = False, run_eagerly: bool | None = None) -> keras.Model:
+                  focal: bool = False, run_eagerly: bool | None = None,
+                  jit_compile: bool | str = "auto") -> keras.Model:
     """Adam at ``learning_rate`` with the loss and metrics that match the model's output.
 
     ``run_eagerly=None`` follows the profile the model was built from (``from_profile``): the
     ``smoke`` profile skips graph tracing, which costs more than its whole training run.
+    ``jit_compile=True`` compiles each training step with XLA (``--jit``), which needs the graph,
+    so it overrides the profile's eager mode; ``"auto"`` is Keras' choice (XLA on a GPU when every
+    layer supports it). A model built under mixed precision (:func:`precision`) gets its Adam
+    wrapped in ``LossScaleOptimizer``, which scales the loss so small float16 gradients do not
+    underflow to 0 (saved with the model, so a resumed run keeps it).
     """
     kind = output_kind(model)
     if run_eagerly is None:
-        run_eagerly = bool(getattr(model, "course_run_eagerly", False))
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-                  loss=loss_for(kind, label_smoothing, focal), metrics=metrics_for(kind), run_eagerly=run_eagerly)
+        run_eagerly = bool(getattr(model, "course_run_eagerly", False)) and jit_compile is not True
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+    if is_mixed(model):
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    model.compile(optimizer=optimizer, loss=loss_for(kind, label_smoothing, focal), metrics=metrics_for(kind),
+                  run_eagerly=run_eagerly, jit_compile=jit_compile)
     return model
+
+
+# ---------------------------------------------------------------- mixed precision
+MIXED_POLICY = "mixed_float16"
+
+
+@contextlib.contextmanager
+def precision(mixed: bool):
+    """Inside, models are built with Keras' ``mixed_float16`` policy (when ``mixed``); the old policy comes back after.
+
+    Mixed precision computes in float16 (Tensor Cores on a GPU: about twice the speed, half the
+    activation memory) and keeps the weights in float32. Pair it with :func:`float32_output`.
+    """
+    previous = keras.config.dtype_policy()
+    if mixed:
+        keras.config.set_dtype_policy(MIXED_POLICY)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def is_mixed(model: keras.Model) -> bool:
+    return any(layer.dtype_policy.name == MIXED_POLICY for layer in model.layers)
+
+
+def float32_output(model: keras.Model) -> keras.Model:
+    """The model with its output layer (``head_output``) computing in float32, the rest as it was built.
+
+    A float16 softmax or sigmoid rounds probabilities near 0 and 1 and its cross-entropy can
+    overflow; Keras' rule for mixed precision is a float32 output layer. The model is rebuilt
+    (``clone_model``) with that one layer's dtype set to float32 and keeps its weights; a model
+    whose output already computes in float32 is returned as it is.
+    """
+    head = model.layers[-1]
+    if head.compute_dtype == "float32":
+        return model
+
+    def clone(layer):
+        config = layer.get_config()
+        if layer is head:
+            config["dtype"] = "float32"
+        return layer.__class__.from_config(config)
+
+    rebuilt = keras.models.clone_model(model, clone_function=clone)
+    rebuilt.set_weights(model.get_weights())
+    if hasattr(model, "course_run_eagerly"):
+        rebuilt.course_run_eagerly = model.course_run_eagerly
+    return rebuilt
 
 
 # ---------------------------------------------------------------- schedule and callbacks
@@ -208,13 +267,16 @@ def read_state(save_path) -> dict | None:
 
 def fit(model: keras.Model, train_ds, val_ds, *, epochs: int, save_path, log_path,
         class_weight: dict | None = None, resume: bool = False, verbose: int | str = "auto",
-        callbacks_extra: list | None = None, **callback_options):
+        callbacks_extra: list | None = None, resume_from=None, jit_compile: bool | None = None,
+        **callback_options):
     """Train with the course's callbacks; with ``resume=True`` continue from the last finished epoch.
 
     Returns ``(model, history)``; ``model`` carries the best weights (early stopping restores
     them; with ``early_stopping=False`` it carries the last epoch's) and the best model is also on
     disk at ``save_path`` (``None``: no checkpoint, no resume). ``callback_options`` go to
-    :func:`make_callbacks`.
+    :func:`make_callbacks`. ``resume_from`` (default ``save_path``) is the run to continue, for
+    a worker that writes elsewhere than the chief it follows; ``jit_compile`` sets XLA on the
+    resumed model (a new model takes it from :func:`compile_model`).
     """
     if save_path is None and resume:
         raise ValueError("resume=True needs the save_path of the run to continue; it was None.")
@@ -224,14 +286,17 @@ def fit(model: keras.Model, train_ds, val_ds, *, epochs: int, save_path, log_pat
     if learning_rate is None and not resume:
         learning_rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
     if resume:
-        state = read_state(save_path)
-        last = last_path(save_path)
+        source = Path(resume_from) if resume_from is not None else save_path
+        state = read_state(source)
+        last = last_path(source)
         if state is None or not last.exists():
-            raise FileNotFoundError(f"Nothing to resume: {state_path(save_path)} or {last} is missing. "
+            raise FileNotFoundError(f"Nothing to resume: {state_path(source)} or {last} is missing. "
                                     "Train once without --resume first.")
         from .model import load_model
 
         model = load_model(last)
+        if jit_compile is not None:
+            model.jit_compile = jit_compile
         initial_epoch, best = int(state["epoch"]), state.get("best")
         learning_rate = learning_rate or state.get("learning_rate", 1e-3)
         if initial_epoch >= epochs:
@@ -248,31 +313,75 @@ def fit(model: keras.Model, train_ds, val_ds, *, epochs: int, save_path, log_pat
 
 
 # ---------------------------------------------------------------- command line
+STRATEGIES = ("default", "mirrored", "multiworker")
+
+
 def distribution_strategy(name: str | None):
-    """``None`` -> the default (one device); ``"mirrored"`` -> MirroredStrategy over every GPU.
+    """``None`` -> the default (one device); ``"mirrored"`` -> MirroredStrategy over every GPU;
+    ``"multiworker"`` -> MultiWorkerMirroredStrategy over the machines ``TF_CONFIG`` names
+    (:mod:`cancer_course.distribute`; create it before any other TensorFlow work).
 
     With no GPU, MirroredStrategy mirrors over the logical CPU devices instead (that is how the
-    test suite checks it without a GPU). Past one machine use ``MultiWorkerMirroredStrategy``.
+    test suite checks it without a GPU).
     """
     import tensorflow as tf
 
     if not name or name == "default":
         return tf.distribute.get_strategy()
+    if name == "multiworker":
+        from . import distribute
+
+        distribute.read_tf_config()  # a clear error before TensorFlow's own
+        return distribute.strategy()
     if name != "mirrored":
-        raise ValueError(f"Unknown strategy {name!r}: use 'default' or 'mirrored'")
+        raise ValueError(f"Unknown strategy {name!r}: use one of {', '.join(STRATEGIES)}")
     gpus = tf.config.list_logical_devices("GPU")
     devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
     return tf.distribute.MirroredStrategy(devices=devices)
 
 
+class StepCounter(keras.callbacks.Callback):
+    """Counts the training steps of every epoch: ``steps[e]`` (a run's global batch shows in it)."""
+
+    def __init__(self):
+        super().__init__()
+        self.steps: list[int] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.steps.append(0)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps[-1] += 1
+
+
+def _new_model(args, profile, image_size: int) -> keras.Model:
+    """The model a fresh run starts from: the profile's, or the reference model."""
+    from .model import build_model, from_profile
+
+    if profile:
+        return from_profile(profile, output=args.output, seed=args.seed, input_shape=(image_size, image_size, 3))
+    return build_model(input_shape=(image_size, image_size, 3), output=args.output, seed=args.seed)
+
+
 def train_command(args) -> dict:
-    """``cancer-course train``: the reference train.py, on Keras 3. Returns a summary dict."""
+    """``cancer-course train``: the reference train.py, on Keras 3. Returns a summary dict.
+
+    ``--strategy multiworker`` runs the same command on every worker (:mod:`cancer_course.distribute`):
+    the chief writes the model, checkpoints, log, plots and ``logs/run.json``; the others write
+    to a temporary folder that is deleted at the end, and resume from the chief's checkpoint.
+    """
     import time
 
-    from . import pipeline, plots
+    from . import distribute, pipeline, plots
     from .config import PROFILES, results_dir
     from .data import load_splits
-    from .model import build_model, from_profile
+
+    multiworker = args.strategy == "multiworker"
+    # MultiWorkerMirroredStrategy must exist before any other TensorFlow work (the datasets below)
+    strategy = distribution_strategy(args.strategy) if multiworker else None
+    cluster = distribute.read_tf_config() if multiworker else None
+    chief = distribute.is_chief(cluster) if multiworker else True
+    workers = distribute.n_workers(cluster) if multiworker else 1
 
     profile = PROFILES[args.profile] if args.profile else None
     image_size = args.image_size or (profile.image_size if profile else 224)
@@ -282,46 +391,75 @@ def train_command(args) -> dict:
     else:
         from .synth import ensure_dataset
 
-        root = ensure_dataset(args.profile or "laptop", progress=True)
+        root = ensure_dataset(args.profile or "laptop", progress=chief)
         print(f"Training on the embedded dataset in {root}")
-    splits = load_splits(root, image_size=image_size)
+    splits = load_splits(root, image_size=image_size, verbose=chief)
     results = Path(args.results_dir) if args.results_dir else results_dir()
     save_path = Path(args.save_path) if args.save_path else results / "models" / "best_model.keras"
     log_path = results / "logs" / "training_log.csv"
+    target = distribute.WriteTarget(chief, task=f"worker{cluster['task']['index']}" if multiworker else "worker")
     set_seed(args.seed)
 
-    strategy = distribution_strategy(args.strategy)
+    strategy = strategy or distribution_strategy(args.strategy)
     replicas = strategy.num_replicas_in_sync
     batch_size = args.batch_size * replicas
     if replicas > 1:
-        print(f"{type(strategy).__name__}: {replicas} replicas, global batch {batch_size}")
-    augment = pipeline.fast_augmentation(args.augmentation, seed=args.seed)
+        where = f" on {workers} workers" if multiworker else ""
+        name = "MultiWorkerMirroredStrategy" if multiworker else type(strategy).__name__
+        print(f"{name}: {replicas} replicas, global batch {batch_size} "
+              f"({args.batch_size} per replica{where})")
+    # every worker must shuffle the same way, so that their shares of each batch never overlap
+    shuffle_seed = 0 if multiworker and args.seed is None else args.seed
+    augment = pipeline.fast_augmentation(args.augmentation, seed=shuffle_seed)
     train_ds = pipeline.from_files(*splits.files("train"), image_size, batch_size, output=args.output,
-                                   shuffle=True, augment=augment, seed=args.seed)
+                                   shuffle=True, augment=augment, seed=shuffle_seed)
     val_ds = pipeline.from_files(*splits.files("validation"), image_size, batch_size, output=args.output)
+    if multiworker:
+        train_ds, val_ds = distribute.shard_by_data(train_ds), distribute.shard_by_data(val_ds)
     weights = balanced_class_weights(splits.files("train")[1])
     print(f"Class weights: {weights}")
 
-    with strategy.scope():
-        if args.resume:
-            model = None
-        elif profile:
-            model = from_profile(profile, output=args.output, seed=args.seed, input_shape=(image_size, image_size, 3))
-        else:
-            model = build_model(input_shape=(image_size, image_size, 3), output=args.output, seed=args.seed)
-        if model is not None:
-            compile_model(model, learning_rate=args.learning_rate)
-        start = time.perf_counter()
-        model, history = fit(model, train_ds, val_ds, epochs=epochs, save_path=save_path, log_path=log_path,
-                             class_weight=weights, resume=args.resume, learning_rate=args.learning_rate,
-                             patience=args.patience, verbose=2)
-    seconds = time.perf_counter() - start
-    figures = plots.visualize_from_history(log_path, results / "plots")
-    summary = {"model": str(save_path), "log": str(log_path), "plots": {k: str(v) for k, v in figures.items()},
-               "epochs_run": len(history.epoch) if history else 0, "train_seconds": round(seconds, 1),
-               "image_size": image_size, "replicas": replicas}
-    print(f"Best model: {save_path}\nTraining log: {log_path}\nPlots: {results / 'plots'}\n"
-          f"Trained {summary['epochs_run']} epoch(s) in {seconds:.0f} s. Research and education only.")
+    steps = StepCounter()
+    try:
+        keras_fixes = distribute.keras_multiworker_fixes() if multiworker else contextlib.nullcontext()
+        with precision(args.mixed_precision), strategy.scope(), keras_fixes:
+            model = None if args.resume else _new_model(args, profile, image_size)
+            if model is not None:
+                if args.mixed_precision:
+                    model = float32_output(model)
+                compile_model(model, learning_rate=args.learning_rate, jit_compile=True if args.jit else "auto",
+                              run_eagerly=False if multiworker else None)  # collectives need the graph
+            start = time.perf_counter()
+            model, history = fit(model, train_ds, val_ds, epochs=epochs, save_path=target.path(save_path),
+                                 log_path=target.path(log_path), class_weight=weights, resume=args.resume,
+                                 resume_from=save_path, jit_compile=True if args.jit else None,
+                                 learning_rate=args.learning_rate, patience=args.patience, verbose=2,
+                                 callbacks_extra=[steps])
+        seconds = time.perf_counter() - start
+        jit = bool(model.jit_compile)
+        if args.jit and not jit:
+            print("note: --jit asked for XLA but Keras turned it off (with --seed TensorFlow runs deterministic "
+                  "ops, which XLA does not support): drop --seed to use XLA")
+        summary = {"model": str(save_path), "log": str(log_path), "plots": {},
+                   "epochs_run": len(history.epoch) if history else 0, "train_seconds": round(seconds, 1),
+                   "image_size": image_size, "replicas": replicas, "strategy": args.strategy or "default",
+                   "workers": workers, "chief": chief, "per_replica_batch": args.batch_size,
+                   "global_batch": batch_size, "steps_per_epoch": steps.steps[0] if steps.steps else None,
+                   "train_images": len(splits.files("train")[0]), "mixed_precision": bool(args.mixed_precision),
+                   "jit_compile": jit}
+        if chief:
+            figures = plots.visualize_from_history(log_path, results / "plots")
+            summary["plots"] = {k: str(v) for k, v in figures.items()}
+        run_json = target.path(results / "logs" / "run.json")
+        run_json.parent.mkdir(parents=True, exist_ok=True)
+        run_json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    finally:
+        target.cleanup()
+    if chief:
+        print(f"Best model: {save_path}\nTraining log: {log_path}\nPlots: {results / 'plots'}\n"
+              f"Trained {summary['epochs_run']} epoch(s) in {seconds:.0f} s. Research and education only.")
+    else:
+        print(f"Worker done: trained {summary['epochs_run']} epoch(s) in {seconds:.0f} s; the chief wrote the model.")
     return summary
 
 
@@ -353,7 +491,11 @@ def register_cli(sub) -> None:
                    help="2-way softmax (the original code) or 1-unit sigmoid (the original description)")
     p.add_argument("--augmentation", type=float, default=1.0, help="augmentation strength (0 = off, 1 = reference)")
     p.add_argument("--patience", type=int, default=10, help="early-stopping patience in epochs")
-    p.add_argument("--strategy", choices=["default", "mirrored"], default="default",
-                   help="mirrored: tf.distribute.MirroredStrategy over every visible GPU")
+    p.add_argument("--strategy", choices=list(STRATEGIES), default="default",
+                   help="mirrored: tf.distribute.MirroredStrategy over every visible GPU; multiworker: "
+                   "MultiWorkerMirroredStrategy over the machines in TF_CONFIG (run the same command on each)")
+    p.add_argument("--mixed-precision", action="store_true",
+                   help="mixed_float16: float16 maths, float32 weights and output layer (for a GPU with Tensor Cores)")
+    p.add_argument("--jit", action="store_true", help="compile each training step with XLA (jit_compile=True)")
     p.add_argument("--results-dir", help="where logs/ and plots/ go (default results/)")
     p.set_defaults(func=_cmd)
