@@ -388,3 +388,26 @@ def test_errors_name_what_to_do(tmp_path, capsys):
     _save(_load(EXERCISE), tmp_path / "alice.ipynb")
     assert main(["exercises", "grade", str(tmp_path), "--out", str(tmp_path / "o"), "--kernel", "nope"]) == 2
     assert "--kernel nope: no such Jupyter kernel (installed: " in capsys.readouterr().err
+
+
+def _run(**changes) -> dict:
+    run = {"seconds": 1.0, "killed": False, "backstop": 99, "executed": None,
+           "summary": {"status": "ok", "errors": {}, "skipped": [], "timed_out_cell": None, "died_cell": None,
+                       "claims": {}},
+           "result": {"nonce": "n", "questions": [{"id": f"{LESSON}.{n}", "status": "correct", "message": "ok",
+                                                   "missing": []} for n in range(1, 6)],
+                      "tampering": {}, "genuine": {}, "complete": True, "error": None}}
+    run.update(changes)
+    return run
+
+
+def test_only_the_graders_own_result_counts():
+    sub = grade.Submission(path=SOLUTION, student="s", lesson=LESSON, nb=_load(SOLUTION))
+    assert grade._assemble(sub, _run(), 60).total == 5
+    forged = grade._assemble(sub, _run(result=None, bad_result=True), 60)  # a file without this run's secret
+    assert forged.status == grade.FAILED and forged.total is None and "not the one it wrote" in forged.detail
+    silent = grade._assemble(sub, _run(result=None), 60)
+    assert silent.status == grade.FAILED and "the checks did not run" in silent.detail
+    stuck = grade._assemble(sub, _run(killed=True, result=None), 60)  # ignored the interrupt: kernel killed
+    assert stuck.status == grade.TIMED_OUT and "did not stop when interrupted" in stuck.detail
+    assert stuck.total == 0 and {q.status for q in stuck.questions} == {grade.NOT_GRADED}
