@@ -49,10 +49,12 @@ from __future__ import annotations
 import html
 import importlib
 import inspect
+import os
 import re
 import textwrap
 import types
 from dataclasses import dataclass, field
+from pathlib import Path
 
 __all__ = [
     "____",
@@ -531,7 +533,7 @@ def _first_line(exc: BaseException, limit: int = 300) -> str:
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
-_PACKAGE_DIR = str(__import__("pathlib").Path(__file__).resolve().parent.parent)
+_PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)  # cancer_course/: the checker's code
 
 
 def clean_message(text: str) -> str:
@@ -552,7 +554,7 @@ def clean_message(text: str) -> str:
     text = re.sub(r"\s*\[Op:\w+\](?:\s*name:\s*\S*)?", "", text)
     lines = [line for line in text.splitlines() if not re.match(r'\s*File "', line)]
     text = "\n".join(lines)
-    text = re.sub(r"[^\s'\"(]*" + re.escape(_PACKAGE_DIR) + r"[^\s'\")]*", "(the course's code)", text)
+    text = re.sub(r"[^\s'\"(]*" + re.escape(_PACKAGE_DIR + os.sep) + r"[^\s'\")]*", "(the course's code)", text)
     return text.strip()
 
 
@@ -568,7 +570,7 @@ def raised_in_learner_code(exc: BaseException, ignore=()) -> bool:
     while tb is not None:
         code = tb.tb_frame.f_code
         filename = code.co_filename
-        if not (code in ignore or filename.startswith(("<frozen", _PACKAGE_DIR) + library)
+        if not (code in ignore or filename.startswith(("<frozen", _PACKAGE_DIR + os.sep) + library)
                 or "site-packages" in filename or "dist-packages" in filename):
             return True
         tb = tb.tb_next
