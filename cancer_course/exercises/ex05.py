@@ -206,8 +206,9 @@ class BuildWithKnobs(Problem):
     hints = (
         "Everything is an argument of cancer_course.model.build_model: input_shape, width, blocks_per_stage, "
         "head_units and output.",
-        "input_shape=(64, 64, 3), width=0.5, blocks_per_stage=(1, 1, 1), head_units=(128, 64, 32), "
-        "output='sigmoid'.",
+        "input_shape is (height, width, channels); width multiplies every filter count (0.5 halves them); "
+        "blocks_per_stage counts the residual blocks of stages 1, 2 and 4; head_units lists the head's Dense "
+        "layers; output='sigmoid' gives one probability per image.",
         "Fill in the blanks: my_model = build_model(input_shape=____, width=____, blocks_per_stage=____, "
         "head_units=____, output=____); leave every other argument at its default.",
     )
