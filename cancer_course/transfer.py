@@ -7,11 +7,13 @@ The standard Keras recipe, in four steps:
    ImageNet weights; :func:`course_backbone` cuts a course model the same way (the offline
    stand-in, when the ImageNet weights cannot be downloaded);
 2. **freeze** it and put a **new head** on it (:func:`with_new_head`): only the head trains, at the
-   usual learning rate. The backbone is called with ``training=False``, so its BatchNorm layers
-   keep the statistics they learned, also later, when it is unfrozen;
-3. **fine-tune** (:func:`unfreeze_top`): unfreeze the top of the backbone (BatchNorm stays frozen)
-   and train again at a learning rate about ten times lower, so the pretrained features are
-   adjusted, not overwritten;
+   usual learning rate;
+3. **fine-tune** (:func:`unfreeze_top`): unfreeze the top of the backbone and train again at a
+   learning rate about ten times lower, so the pretrained features are adjusted, not overwritten.
+   BatchNorm layers stay frozen: a frozen BatchNorm layer runs in inference mode and keeps the
+   statistics it learned. (The Keras guide also calls the backbone with ``training=False``; in
+   Keras 3, ``fit`` calls the model with ``training=True``, which overrides it - keras-team/keras
+   issue 20285, measured in lesson 13 - so freezing BatchNorm is what keeps its statistics);
 4. **measure** whether it helped: the same small labelled sets, trained from scratch and from the
    backbone, compared on the same test cases (lesson 13).
 
@@ -37,6 +39,8 @@ __all__ = [
     "imagenet_backbone",
     "course_backbone",
     "with_new_head",
+    "train_head",
+    "fresh_copy",
     "unfreeze_top",
     "trainable_summary",
     "InitReport",
@@ -95,7 +99,7 @@ def fetch_imagenet_weights(backbone: str = "MobileNetV3Small", *, base_url: str 
     except Exception as exc:  # urllib, socket and checksum errors all mean: no usable weights
         (cache / "models" / name).unlink(missing_ok=True)  # a partial or corrupted file is not kept
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        reason = reason.replace(f"URL fetch failure on {url}: ", "")
+        reason = reason.replace(f"URL fetch failure on {url}: ", "").removeprefix("None -- ")
         raise WeightsUnavailable(f"could not fetch the ImageNet weights of {backbone} from {url}: {reason}") from exc
     finally:
         socket.setdefaulttimeout(previous)
@@ -132,9 +136,10 @@ def with_new_head(backbone: keras.Model, dropout: float = 0.2, output: str = "so
                   name: str = "transfer") -> keras.Model:
     """Freeze ``backbone`` and put a new classifier on it: Dropout -> Dense (2 softmax or 1 sigmoid).
 
-    The backbone is called with ``training=False``: its BatchNorm layers use their moving
-    averages now and after :func:`unfreeze_top` (the Keras guide's advice: a few small batches
-    would otherwise overwrite statistics learned on a large dataset).
+    The backbone is called with ``training=False`` as in the Keras guide; that keeps BatchNorm in
+    inference mode when the model is called directly, but ``fit`` overrides it (Keras 3). What
+    keeps BatchNorm's statistics during fine-tuning is that :func:`unfreeze_top` leaves those
+    layers frozen.
     """
     if output not in ("softmax", "sigmoid"):
         raise ValueError(f"output must be 'softmax' (2 units) or 'sigmoid' (1 unit), got {output!r}.")
@@ -144,6 +149,40 @@ def with_new_head(backbone: keras.Model, dropout: float = 0.2, output: str = "so
     x = layers.Dropout(dropout, seed=seed, name="new_head_dropout")(x)
     outputs = layers.Dense(2 if output == "softmax" else 1, activation=output, name="head_output")(x)
     return keras.Model(inputs, outputs, name=name)
+
+
+def train_head(model: keras.Model, images, labels, epochs: int = 30, batch_size: int = 32,
+               learning_rate: float = 1e-3, seed: int = 0) -> None:
+    """Step 2 the fast way: train only the new head, on the frozen backbone's features.
+
+    The backbone is frozen and in inference mode, so its features do not change: compute them
+    once (the Keras guide's "feature extraction") and fit Dropout -> Dense on them, then copy the
+    Dense layer into ``model``'s ``head_output``. The same result as fitting ``model`` with the
+    backbone frozen, without running the backbone every epoch.
+    """
+    import numpy as np
+
+    backbone = model.get_layer("backbone")
+    features = backbone.predict(np.asarray(images), batch_size=256, verbose=0)
+    output = model.get_layer("head_output")
+    units = int(output.units)
+    head = keras.Sequential([keras.Input(shape=features.shape[1:]),
+                             layers.Dropout(model.get_layer("new_head_dropout").rate, seed=seed),
+                             layers.Dense(units, activation=output.activation)])
+    head.layers[-1].set_weights(output.get_weights())  # start from the model's own fresh head
+    labels = np.asarray(labels).astype("int32")
+    target = np.eye(2, dtype="float32")[labels] if units == 2 else labels.astype("float32")[:, None]
+    loss = "categorical_crossentropy" if units == 2 else "binary_crossentropy"
+    head.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss)
+    head.fit(features, target, epochs=epochs, batch_size=batch_size, verbose=0, shuffle=True)
+    output.set_weights(head.layers[-1].get_weights())
+
+
+def fresh_copy(model: keras.Model) -> keras.Model:
+    """A new model with the same architecture and weights (the original is left untouched)."""
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def _weighted_layers(model: keras.Model) -> list:

@@ -33,8 +33,10 @@ def _solution_answers(problem) -> tuple:
 
 
 def test_every_lesson_has_an_interpretive_exercise():
+    from cancer_course.exercises import lesson_modules
+
     lessons = {p.id.split(".")[0] for p in INTERPRETIVE}
-    assert lessons == {f"{n:02d}" for n in range(1, 13)}
+    assert lessons == {name[2:] for name in lesson_modules()} >= {f"{n:02d}" for n in range(1, 14)}
 
 
 @pytest.mark.parametrize("problem", INTERPRETIVE, ids=[p.id for p in INTERPRETIVE])

@@ -138,3 +138,28 @@ def test_load_matching_weights_refuses_what_it_cannot_use(tmp_path):
     other.save(tmp_path / "mobilenet.keras")
     with pytest.raises(ValueError, match="another architecture"):
         transfer.load_matching_weights(model, tmp_path / "mobilenet.keras")
+
+
+def test_fit_overrides_training_false_so_unfreeze_top_keeps_batchnorm_frozen():
+    """Keras 3: `fit` calls the model with training=True, which overrides the backbone's training=False
+    (keras-team/keras#20285); lesson 13 teaches this, and unfreeze_top keeps BatchNorm frozen because of it."""
+    def moving_means(backbone):
+        return [np.array(layer.moving_mean) for layer in backbone.layers
+                if isinstance(layer, keras.layers.BatchNormalization)]
+
+    x = np.random.default_rng(3).random((8, SIZE, SIZE, 3)).astype("float32") * 3 + 1
+    y = np.eye(2, dtype="float32")[[0, 1] * 4]
+    backbone = transfer.course_backbone(build_model(seed=0, **TINY))
+    model = transfer.with_new_head(backbone)
+    backbone.trainable = True  # every layer, BatchNorm included: training=False alone does not protect it
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    before = moving_means(backbone)
+    model.fit(x, y, epochs=1, verbose=0)
+    assert any(not np.allclose(a, b) for a, b in zip(before, moving_means(backbone)))
+
+    transfer.unfreeze_top(backbone, 1000)  # everything that has weights, except BatchNorm
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    before = moving_means(backbone)
+    model.fit(x, y, epochs=1, verbose=0)
+    for a, b in zip(before, moving_means(backbone)):
+        np.testing.assert_allclose(a, b)
