@@ -183,7 +183,7 @@ def test_partly_right(graded):
 
 def test_endless_loop_times_out_and_keeps_what_it_answered(graded):
     row = graded["rows"]["dan"]
-    assert row["status"] == "timed out" and f"--timeout {TIMEOUT} s" in row["note"]
+    assert row["status"] == "timed out" and f"--timeout {TIMEOUT} s) in cell 15 (`while True:`)" in row["note"]
     assert (_points(row), row["total"]) == (["1", "1", "0", "0", "0"], "2")
     assert _status(graded, "dan") == ["correct", "correct", "not graded", "not graded", "not graded"]
     assert "did not run before the time limit" in graded["questions"][("dan", "03.3")]["message"]
@@ -195,7 +195,8 @@ def test_a_cell_that_raises_costs_only_its_question(graded):
     assert (_points(row), row["total"], row["status"]) == (["1", "1", "0", "1", "1"], "4", "graded")
     message = graded["questions"][("erin", "03.3")]["message"]
     assert graded["questions"][("erin", "03.3")]["status"] == "incorrect"
-    assert "`ms_params` was never defined" in message and "raised RuntimeError: my mistake" in message
+    assert "`ms_params` was never defined: its cell 17 (`ms_out_channels = 4 * 32`) raised RuntimeError: my " \
+        "mistake" in message
 
 
 def test_tampering_with_the_checker_gets_no_credit_and_says_why(graded):

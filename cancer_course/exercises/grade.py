@@ -972,14 +972,14 @@ def _assemble(sub: Submission, run: dict, timeout: float) -> Grade:
         grade.status, grade.detail = FAILED, f"the grader's worker failed ({run.get('log_tail', 'no log')})"
     elif summary.get("died_cell") is not None:
         where = "while the checks ran" if summary["died_cell"] == "grader" else \
-            f"in cell {_cell_number(summary['died_cell'])}"
+            f"in {_cell_name(nb_cells, summary['died_cell'])}"
         grade.status = FAILED
         grade.detail = f"the kernel died {where} (out of memory, or the code ended Python itself)"
     elif summary.get("timed_out_cell") is not None or summary.get("skipped"):
         grade.status = TIMED_OUT
         cell = summary.get("timed_out_cell")
         grade.detail = (f"ran out of time (--timeout {timeout:g} s)"
-                        + (f" in cell {_cell_number(cell)}" if cell is not None else "")
+                        + (f" in {_cell_name(nb_cells, cell)}" if cell is not None else "")
                         + f"; {len(skipped)} later cell(s) not run; what was answered before is graded")
     if run.get("bad_result"):
         grade.status, grade.detail = FAILED, "the grader's result file was not the one it wrote (overwritten?)"
@@ -999,7 +999,7 @@ def _assemble(sub: Submission, run: dict, timeout: float) -> Grade:
                          FAILED: f"not checked: {grade.detail}"}.get(grade.status, "not checked")
         else:
             q.status, q.message = entry["status"], entry.get("message", "")
-            _explain_missing(q, entry.get("missing", []), sources, errors, skipped)
+            _explain_missing(q, entry.get("missing", []), sources, errors, skipped, nb_cells)
             reasons = list(tampering.get(p.id, [])) + list(tampering.get("*", []))
             claim = claims.get(p.id, {})
             if claim.get("text"):
@@ -1031,7 +1031,15 @@ def _cell_number(index) -> int:
     return int(index) + 1
 
 
-def _explain_missing(q: QuestionGrade, missing, sources, errors, skipped) -> None:
+def _cell_name(cells, index) -> str:
+    """``cell 17 (`ms_out_channels = 4 * 32`)``: its number, counting every cell from 1, and its first line."""
+    lines = [line.strip() for line in _source(cells[int(index)]).split("\n")] if int(index) < len(cells) else []
+    first = next((line for line in lines if line and not line.startswith("#")), "")
+    first = first if len(first) <= 50 else first[:47] + "..."
+    return f"cell {_cell_number(index)}" + (f" (`{first}`)" if first else "")
+
+
+def _explain_missing(q: QuestionGrade, missing, sources, errors, skipped, cells) -> None:
     """Say why an answer's variable was missing: its cell raised, did not run, or is not there."""
     if not missing:
         return
@@ -1043,11 +1051,11 @@ def _explain_missing(q: QuestionGrade, missing, sources, errors, skipped) -> Non
     index = defining[-1]
     if index in skipped:
         q.status = NOT_GRADED
-        q.message = f"`{name}` was never defined: its cell ({_cell_number(index)}) did not run before the time limit"
+        q.message = f"`{name}` was never defined: its {_cell_name(cells, index)} did not run before the time limit"
     elif index in errors:
         ename, evalue = errors[index]
         q.status = NOT_ATTEMPTED if "____" in dict(sources)[index] else INCORRECT
-        q.message = (f"`{name}` was never defined: its cell ({_cell_number(index)}) raised {ename}: {evalue}. "
+        q.message = (f"`{name}` was never defined: its {_cell_name(cells, index)} raised {ename}: {evalue}. "
                      "Run that cell on its own to see the whole traceback.")
 
 
