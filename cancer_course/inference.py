@@ -28,6 +28,7 @@ import numpy as np
 LABELS = ("Benign", "Malignant")
 BATCH_SIZE = 64  # images per model call: large enough to amortise the call, small enough for any laptop
 COLUMNS = ("path", "label", "probability_malignant", "error")  # the CSV header of `cancer-course predict`
+PREFETCH = 2  # batches decoded ahead: a fixed number, so that memory cannot creep up over a long run
 
 
 @dataclass
@@ -147,7 +148,7 @@ def _decoded_batches(paths: list[str], image_size: int, batch_size: int):
     ds = tf.data.Dataset.from_tensor_slices((np.arange(len(paths), dtype=np.int64), paths))
     ds = ds.map(lambda i, p: (i, decode_image(p, image_size)), num_parallel_calls=tf.data.AUTOTUNE,
                 deterministic=True)
-    return ds.ignore_errors().batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return ds.ignore_errors().batch(batch_size).prefetch(PREFETCH)
 
 
 def iter_probabilities(model, paths, batch_size: int = BATCH_SIZE) -> Iterator[tuple[np.ndarray, np.ndarray]]:
