@@ -115,6 +115,9 @@ def compare(rows, a: str, b: str, test_labels, metric: str = "test_auc") -> dict
                                      paired=True)
     better = sum(c["difference"] > 0 for c in per_seed)
     significant = sum(c["p_value"] < 0.05 for c in per_seed)
+    for_a = sum(c["p_value"] < 0.05 and c["difference"] > 0 for c in per_seed)
+    both_ways = (f", in opposite directions ({for_a} for {a}, {significant - for_a} for {b})"
+                 if 0 < for_a < significant else "")
     d = over["difference"]
     if len(seeds) < 2:
         said = (f"{d:+.3f} AUC with one seed (p = {per_seed[0]['p_value']:.3f} on these cases); one seed cannot "
@@ -124,11 +127,11 @@ def compare(rows, a: str, b: str, test_labels, metric: str = "test_auc") -> dict
                 f"the seed noise, and significant on the same cases for {significant} of {len(seeds)} seeds.")
     elif over["verdict"] == "larger than seed noise":
         said = (f"{a if d > 0 else b} scores higher on average ({abs(d):.3f} AUC, more than twice the seed noise), but "
-                f"on the same cases the difference is significant for only {significant} of {len(seeds)} seeds: "
-                "weak evidence.")
+                f"on the same cases the difference is significant for only {significant} of {len(seeds)} seeds"
+                f"{both_ways}: weak evidence.")
     else:
         said = (f"no difference shown: {d:+.3f} AUC ({over['verdict']}; significant on the same cases for "
-                f"{significant} of {len(seeds)} seeds).")
+                f"{significant} of {len(seeds)} seeds{both_ways}).")
     conclusion = f"{a} vs {b}: {said}"
     return {"a": a, "b": b, "per_seed": per_seed, "difference": d, "se": over["se"], "verdict": over["verdict"],
             "seeds_a_better": better, "seeds_significant": significant, "conclusion": conclusion}

@@ -75,3 +75,11 @@ def test_a_study_trains_each_seed_at_the_same_steps_with_one_compiled_model():
     assert not np.allclose(rows[0]["p_test"], rows[1]["p_test"])  # another seed, another run
     with pytest.raises(ValueError, match="at least 1"):
         matched.Study(profile, splits.files("test"), steps=0)
+
+
+def test_seeds_that_disagree_in_direction_are_named():
+    a = _rows("a", 2.5, (0,)) + _rows("a", 0.2, (1, 2), offset=20)
+    b = _rows("b", 0.2, (0,), offset=30) + _rows("b", 2.5, (1, 2), offset=40)
+    out = matched.compare(a + b, "a", "b", Y)
+    assert out["seeds_significant"] == 3
+    assert "opposite directions (1 for a, 2 for b)" in out["conclusion"]
