@@ -7,6 +7,10 @@ the best model checkpointed as ``.keras``, a CSV log with the learning rate of e
 
 Saving is atomic (write a temporary file, then rename), so interrupting training never leaves a
 broken model behind, and ``resume=True`` continues from the last finished epoch.
+
+Past one CPU: ``--mixed-precision`` (:func:`precision`, :func:`float32_output`) and ``--jit``
+(XLA, :func:`compile_model`) for a GPU; ``--strategy mirrored`` for the GPUs of one machine and
+``--strategy multiworker`` for several machines (:mod:`cancer_course.distribute`).
 """
 
 from __future__ import annotations
@@ -359,8 +363,14 @@ def _new_model(args, profile, image_size: int) -> keras.Model:
     from .model import build_model, from_profile
 
     if profile:
-        return from_profile(profile, output=args.output, seed=args.seed, input_shape=(image_size, image_size, 3))
-    return build_model(input_shape=(image_size, image_size, 3), output=args.output, seed=args.seed)
+        model = from_profile(profile, output=args.output, seed=args.seed, input_shape=(image_size, image_size, 3))
+    else:
+        model = build_model(input_shape=(image_size, image_size, 3), output=args.output, seed=args.seed)
+    if getattr(args, "init", None):  # --init: start from another course model's weights (lesson 13)
+        from .transfer import load_matching_weights
+
+        print(load_matching_weights(model, args.init).summary())
+    return model
 
 
 def train_command(args) -> dict:
@@ -377,12 +387,22 @@ def train_command(args) -> dict:
     from .data import load_splits
 
     multiworker = args.strategy == "multiworker"
+    if multiworker and not args.dataset_path:
+        raise ValueError("--strategy multiworker needs --dataset-path: the same dataset folder on every worker "
+                         "(a shared filesystem, or a copy at the same path; `cancer-course synth DIR` makes one)")
     # MultiWorkerMirroredStrategy must exist before any other TensorFlow work (the datasets below)
     strategy = distribution_strategy(args.strategy) if multiworker else None
     cluster = distribute.read_tf_config() if multiworker else None
     chief = distribute.is_chief(cluster) if multiworker else True
     workers = distribute.n_workers(cluster) if multiworker else 1
 
+    if getattr(args, "init", None):
+        if args.resume:
+            raise ValueError("--init starts a new run from another model's weights and --resume continues this run "
+                             "from its own checkpoint: use one of them.")
+        if not Path(args.init).expanduser().is_file():
+            raise FileNotFoundError(f"--init {args.init}: no such file. Pass a .keras model that `cancer-course train` "
+                                    "saved.")
     profile = PROFILES[args.profile] if args.profile else None
     image_size = args.image_size or (profile.image_size if profile else 224)
     epochs = args.epochs or (profile.epochs if profile else 100)
@@ -446,7 +466,7 @@ def train_command(args) -> dict:
                    "workers": workers, "chief": chief, "per_replica_batch": args.batch_size,
                    "global_batch": batch_size, "steps_per_epoch": steps.steps[0] if steps.steps else None,
                    "train_images": len(splits.files("train")[0]), "mixed_precision": bool(args.mixed_precision),
-                   "jit_compile": jit}
+                   "jit_compile": jit, "init": str(args.init) if getattr(args, "init", None) else None}
         if chief:
             figures = plots.visualize_from_history(log_path, results / "plots")
             summary["plots"] = {k: str(v) for k, v in figures.items()}
@@ -487,6 +507,9 @@ def register_cli(sub) -> None:
                    help="take image size, model size, epochs and embedded data from a profile")
     p.add_argument("--seed", type=int, default=None, help="make the run repeatable on this machine")
     p.add_argument("--resume", action="store_true", help="continue from the last finished epoch")
+    p.add_argument("--init", metavar="MODEL.keras",
+                   help="start from another course model's weights: layers matched by name and shape, the others "
+                        "initialised fresh; prints which were loaded (lesson 13)")
     p.add_argument("--output", choices=["softmax", "sigmoid"], default="softmax",
                    help="2-way softmax (the original code) or 1-unit sigmoid (the original description)")
     p.add_argument("--augmentation", type=float, default=1.0, help="augmentation strength (0 = off, 1 = reference)")

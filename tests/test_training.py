@@ -326,3 +326,32 @@ def test_without_early_stopping_the_last_epoch_is_kept(image_files, tmp_path):
                                   early_stopping=False, patience=1, verbose=0)
     assert len(history.history["loss"]) == 3  # patience 1 would have stopped a flat curve; nothing stops here
     assert not list(tmp_path.glob("*.keras"))  # no checkpoint was written
+
+
+def test_train_init_loads_matching_layers_and_reports_them(tiny_root, tmp_path):
+    from cancer_course.model import from_profile
+
+    source = from_profile("smoke", seed=5, input_shape=(32, 32, 3))
+    source.save(tmp_path / "source.keras")
+    run = _train_cli("--profile", "smoke", "--dataset-path", tiny_root, "--epochs", "1", "--batch-size", "16",
+                     "--init", tmp_path / "source.keras", "--results-dir", tmp_path, "--save-path", tmp_path / "m.keras")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert f"loaded 54 of 54 layers with weights from {tmp_path / 'source.keras'}" in run.stdout
+
+
+def test_train_init_refuses_what_it_cannot_use(tiny_root, tmp_path, capsys):
+    from cancer_course import transfer
+    from cancer_course.cli import main
+
+    common = ["train", "--profile", "smoke", "--dataset-path", str(tiny_root), "--epochs", "1",
+              "--results-dir", str(tmp_path), "--save-path", str(tmp_path / "m.keras")]
+    assert main([*common, "--init", str(tmp_path / "missing.keras")]) == 2
+    assert "missing.keras: no such file" in capsys.readouterr().err
+    (tmp_path / "other.keras").write_bytes(b"")
+    assert main([*common, "--init", str(tmp_path / "other.keras"), "--resume"]) == 2
+    assert "use one of them" in capsys.readouterr().err
+    other = transfer.with_new_head(transfer.imagenet_backbone((32, 32, 3)))
+    other.save(tmp_path / "other.keras")
+    assert main([*common, "--init", str(tmp_path / "other.keras")]) == 2
+    err = capsys.readouterr().err
+    assert "another architecture" in err and "Traceback" not in err
