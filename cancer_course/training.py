@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -358,6 +359,61 @@ class StepCounter(keras.callbacks.Callback):
         self.steps[-1] += 1
 
 
+def training_length(n_train: int, batch_size: int, profile=None, epochs: int | None = None,
+                    patience: int = 10) -> tuple[int, int, str]:
+    """``(epochs, patience, why)`` for a run: training length follows the data.
+
+    A profile's epochs are sized for its embedded dataset (``laptop``: 20 epochs of 1,600 images
+    at batch 32, 1,000 optimiser steps). A smaller folder gets proportionally more epochs, so that it
+    still gets about that many steps (390 images: 77 epochs), and the early-stopping patience grows
+    by the same factor; a few hundred steps are too few for the network and its BatchNorm statistics
+    to settle. ``epochs`` (``--epochs``) is an upper bound the learner sets, used as given. Without a
+    profile: the reference's 100 epochs.
+    """
+    per_epoch = max(1, math.ceil(n_train / batch_size))
+    if epochs:
+        return int(epochs), int(patience), (f"{epochs} epoch{'s' if epochs != 1 else ''} at most (--epochs), "
+                                            f"{per_epoch} steps each")
+    if profile is None:
+        return 100, int(patience), f"100 epochs at most (the reference's), {per_epoch} steps each"
+    budget = profile.epochs * math.ceil(profile.n_train / profile.batch_size)
+    chosen = max(profile.epochs, math.ceil(budget / per_epoch))
+    scaled = max(int(patience), round(patience * chosen / profile.epochs))
+    why = f"{chosen} epochs at most, {per_epoch} steps each"
+    if chosen > profile.epochs:
+        why += (f": about {budget:,} steps, the '{profile.name}' profile's budget ({profile.epochs} epochs of its "
+                f"{profile.n_train:,} embedded images); a smaller dataset gets more epochs, early-stopping patience "
+                f"{scaled} epochs. --epochs N sets an upper bound yourself")
+    return chosen, scaled, why
+
+
+def learning_warning(y_true, p_malignant, threshold: float = 0.5) -> str | None:
+    """Plain words when validation predictions collapsed to one class or rank no better than chance.
+
+    None when the model separates the classes at least a little (validation AUC 0.6 or more, and
+    both classes predicted at ``threshold``).
+    """
+    import numpy as np
+
+    from .diagnosis import auc
+
+    y, p = np.asarray(y_true), np.asarray(p_malignant, dtype=float)
+    if y.size == 0:
+        return None
+    called = p >= threshold
+    both = 0 < y.sum() < y.size
+    value = auc(y, p) if both else float("nan")
+    if called.all() or not called.any():
+        what = (f"calls every one of the {y.size} validation images {'malignant' if called.all() else 'benign'}"
+                + (f" (validation AUC {value:.2f})" if both else ""))
+    elif both and value < 0.6:
+        what = f"ranks the validation images barely better than chance (validation AUC {value:.2f})"
+    else:
+        return None
+    return (f"warning: the model {what}: it has not learned to tell the classes apart. Try more steps (--epochs N), "
+            "a pretrained start (--init MODEL.keras, lesson 13), or check the data first (cancer-course audit ROOT).")
+
+
 def _new_model(args, profile, image_size: int) -> keras.Model:
     """The model a fresh run starts from: the profile's, or the reference model."""
     from .model import build_model, from_profile
@@ -405,7 +461,6 @@ def train_command(args) -> dict:
                                     "saved.")
     profile = PROFILES[args.profile] if args.profile else None
     image_size = args.image_size or (profile.image_size if profile else 224)
-    epochs = args.epochs or (profile.epochs if profile else 100)
     if args.dataset_path:
         root = Path(args.dataset_path)
     else:
@@ -438,6 +493,9 @@ def train_command(args) -> dict:
         train_ds, val_ds = distribute.shard_by_data(train_ds), distribute.shard_by_data(val_ds)
     weights = balanced_class_weights(splits.files("train")[1])
     print(f"Class weights: {weights}")
+    epochs, patience, why = training_length(len(splits.files("train")[0]), batch_size, profile, args.epochs,
+                                            args.patience)
+    print(f"Training length: {why}")
 
     steps = StepCounter()
     try:
@@ -453,7 +511,7 @@ def train_command(args) -> dict:
             model, history = fit(model, train_ds, val_ds, epochs=epochs, save_path=target.path(save_path),
                                  log_path=target.path(log_path), class_weight=weights, resume=args.resume,
                                  resume_from=save_path, jit_compile=True if args.jit else None,
-                                 learning_rate=args.learning_rate, patience=args.patience, verbose=2,
+                                 learning_rate=args.learning_rate, patience=patience, verbose=2,
                                  callbacks_extra=[steps])
         seconds = time.perf_counter() - start
         jit = bool(model.jit_compile)
@@ -468,6 +526,13 @@ def train_command(args) -> dict:
                    "train_images": len(splits.files("train")[0]), "mixed_precision": bool(args.mixed_precision),
                    "jit_compile": jit, "init": str(args.init) if getattr(args, "init", None) else None}
         if chief:
+            from .diagnosis import predict_probabilities
+
+            # (not under multiworker: a prediction on the chief alone would wait for the other workers)
+            warning = None if multiworker else learning_warning(*predict_probabilities(model, val_ds))
+            summary["warning"] = warning
+            if warning:
+                print(warning)
             figures = plots.visualize_from_history(log_path, results / "plots")
             summary["plots"] = {k: str(v) for k, v in figures.items()}
         run_json = target.path(results / "logs" / "run.json")

@@ -337,6 +337,9 @@ def test_train_init_loads_matching_layers_and_reports_them(tiny_root, tmp_path):
                      "--init", tmp_path / "source.keras", "--results-dir", tmp_path, "--save-path", tmp_path / "m.keras")
     assert run.returncode == 0, run.stderr[-2000:]
     assert f"loaded 54 of 54 layers with weights from {tmp_path / 'source.keras'}" in run.stdout
+    assert "Training length: 1 epoch at most (--epochs), 2 steps each" in run.stdout
+    summary = json.loads((tmp_path / "logs" / "run.json").read_text())
+    assert summary["init"] == str(tmp_path / "source.keras") and "warning" in summary
 
 
 def test_train_init_refuses_what_it_cannot_use(tiny_root, tmp_path, capsys):
@@ -355,3 +358,26 @@ def test_train_init_refuses_what_it_cannot_use(tiny_root, tmp_path, capsys):
     assert main([*common, "--init", str(tmp_path / "other.keras")]) == 2
     err = capsys.readouterr().err
     assert "another architecture" in err and "Traceback" not in err
+
+
+def test_training_length_follows_the_data():
+    from cancer_course.config import PROFILES
+    from cancer_course.training import training_length
+
+    laptop = PROFILES["laptop"]
+    assert training_length(1600, 32, laptop)[:2] == (20, 10)  # the embedded set: the profile as it is
+    epochs, patience, why = training_length(390, 32, laptop)  # a learner's small folder: 13 steps per epoch
+    assert epochs == 77 and patience == 38 and "1,000 steps" in why and "--epochs" in why
+    assert training_length(390, 32, laptop, epochs=30)[:2] == (30, 10)  # --epochs is the learner's bound
+    assert training_length(5000, 32, laptop)[:2] == (20, 10)  # never fewer epochs than the profile's
+    assert training_length(390, 32, None)[0] == 100
+
+
+def test_learning_warning_says_when_the_model_has_not_learned():
+    from cancer_course.training import learning_warning
+
+    y = np.array([0, 0, 1, 1, 0, 1])
+    collapsed = learning_warning(y, np.full(6, 0.3))
+    assert "calls every one of the 6 validation images benign" in collapsed and "--init" in collapsed
+    assert "barely better than chance" in learning_warning(y, np.array([0.2, 0.8, 0.3, 0.7, 0.6, 0.4]))
+    assert learning_warning(y, np.array([0.1, 0.2, 0.9, 0.8, 0.3, 0.7])) is None
