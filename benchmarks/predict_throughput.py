@@ -15,7 +15,8 @@ is its own:
   ``model.predict(array)`` - the fastest the model can go, and memory that grows with N
   (N x 96 x 96 x 3 x 4 bytes). Skipped above ``--memory-max`` images.
 
-Peak memory is the process's peak resident set (``getrusage`` ``ru_maxrss``); "growth" is that
+Each (N, mode) runs ``--repeats`` times, stream and memory alternating so that a busy machine
+slows both; the table shows the median images/s (and the range). Peak memory is the process's peak resident set (``getrusage`` ``ru_maxrss``); "growth" is that
 peak minus the resident set just before the timed part (after loading the model and one warm-up
 batch). The model is a course model with random weights (speed does not depend on them).
 Research and education only: not for clinical use.
@@ -27,6 +28,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -117,6 +119,7 @@ def main(argv=None) -> int:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--memory-max", type=int, default=10000,
                         help="largest N for the in-memory run (its array is N x 110 KB at 96 px)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each (N, mode), alternating (default 3)")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -146,24 +149,32 @@ def main(argv=None) -> int:
               f"batch {args.batch_size}", flush=True)
         for n in args.sizes:
             folder = _folder(tmp, files, n)
-            for mode in ("stream", "memory"):
-                if mode == "memory" and n > args.memory_max:
-                    continue
-                run = subprocess.run([sys.executable, __file__, "--child", mode, str(tmp / "model.keras"),
-                                      str(folder), str(args.batch_size), str(tmp / "out.csv")],
-                                     capture_output=True, text=True)
-                if run.returncode != 0:
-                    print(run.stderr[-3000:], file=sys.stderr)
-                    return 1
-                rows.append({"n": n, **json.loads(run.stdout.split("RESULT ", 1)[1])})
+            runs = {}
+            for _ in range(args.repeats):
+                for mode in ("stream", "memory"):
+                    if mode == "memory" and n > args.memory_max:
+                        continue
+                    run = subprocess.run([sys.executable, __file__, "--child", mode, str(tmp / "model.keras"),
+                                          str(folder), str(args.batch_size), str(tmp / "out.csv")],
+                                         capture_output=True, text=True)
+                    if run.returncode != 0:
+                        print(run.stderr[-3000:], file=sys.stderr)
+                        return 1
+                    runs.setdefault(mode, []).append(json.loads(run.stdout.split("RESULT ", 1)[1]))
+            for mode, results in runs.items():
+                speeds = [r["images_per_s"] for r in results]
+                rows.append({"n": n, "mode": mode, "images_per_s": statistics.median(speeds),
+                             "images_per_s_range": [min(speeds), max(speeds)],
+                             "peak_rss_mb": max(r["peak_rss_mb"] for r in results),
+                             "growth_mb": max(r["growth_mb"] for r in results), "runs": results})
                 r = rows[-1]
-                print(f"{n:>7} {mode:<7} {r['images_per_s']:>9.1f} images/s  {r['seconds']:>8.1f} s  "
+                print(f"{n:>7} {mode:<7} {r['images_per_s']:>8.1f} images/s ({min(speeds):.0f}-{max(speeds):.0f})  "
                       f"peak {r['peak_rss_mb']:>7.1f} MB  growth {r['growth_mb']:>7.1f} MB", flush=True)
     by = {(r["n"], r["mode"]): r for r in rows}
     for n in args.sizes:
         if (n, "memory") in by:
             ratio = by[(n, "stream")]["images_per_s"] / by[(n, "memory")]["images_per_s"]
-            print(f"{n:>7}: stream / in-memory throughput = {ratio:.2f}")
+            print(f"{n:>7}: stream / in-memory throughput (medians) = {ratio:.2f}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"command": command.strip(), "machine": machine, "images": source,

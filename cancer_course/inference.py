@@ -156,12 +156,18 @@ def iter_probabilities(model, paths, batch_size: int = BATCH_SIZE) -> Iterator[t
 
     Memory is one batch of images (and the list of paths), whatever the number of files.
     """
+    import tensorflow as tf
+
     paths = [str(p) for p in paths]
     if not paths:
         return
-    size = _model_image_size(model)
-    for indices, images in _decoded_batches(paths, size, int(batch_size)):
-        yield indices.numpy(), probability_malignant(model, images)
+    size, batch_size, full = _model_image_size(model), int(batch_size), False
+    for indices, images in _decoded_batches(paths, size, batch_size):
+        n = int(images.shape[0])
+        if full and n < batch_size:  # the last batch, padded: a new batch shape would retrace the model (seconds)
+            images = tf.concat([images, tf.zeros((batch_size - n, *images.shape[1:]), images.dtype)], axis=0)
+        full = full or n == batch_size
+        yield indices.numpy(), probability_malignant(model, images)[:n]
 
 
 def iter_predictions(model, paths: Iterable, threshold: float = 0.5,

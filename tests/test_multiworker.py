@@ -114,3 +114,10 @@ def test_tf_config_errors_say_what_to_do():
     assert not distribute.is_chief({**two, "task": {"type": "worker", "index": 1}})
     with_chief = {"cluster": {"chief": ["c:1"], "worker": ["a:1"]}, "task": {"type": "worker", "index": 0}}
     assert not distribute.is_chief(with_chief) and distribute.n_workers(with_chief) == 2
+
+
+def test_multiworker_needs_a_dataset_folder_every_worker_reads(capsys):
+    from cancer_course.cli import main
+
+    assert main(["train", "--strategy", "multiworker", "--profile", "smoke"]) == 2
+    assert "--strategy multiworker needs --dataset-path" in capsys.readouterr().err
