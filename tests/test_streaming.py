@@ -203,3 +203,16 @@ def test_evaluate_streams_like_predict_and_reports_its_throughput(tmp_path, mode
     streamed = inference.predict_images(inference.load_course_model(model_path), [r["path"] for r in rows])
     assert [float(r["p_malignant"]) for r in rows] == pytest.approx([p.probability_malignant for p in streamed],
                                                                     abs=2e-6)
+
+
+def test_the_padded_last_batch_gives_the_same_probabilities(tmp_path, model_path):
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(5):
+        paths.append(tmp_path / f"{i}.png")
+        Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype="uint8")).save(paths[-1])
+    model = inference.load_course_model(model_path)
+    in_twos = [(i.tolist(), p) for i, p in inference.iter_probabilities(model, paths, batch_size=2)]
+    assert [i for i, _ in in_twos] == [[0, 1], [2, 3], [4]]  # the last batch, padded to 2, gives back 1
+    np.testing.assert_allclose(np.concatenate([p for _, p in in_twos]),
+                               next(inference.iter_probabilities(model, paths, batch_size=8))[1], atol=1e-6)
