@@ -4,11 +4,15 @@ Every arm of a study trains on the same images, for the same number of optimiser
 seed, and is scored on the same test images in inference mode. Two arms are then compared twice:
 
 - per seed, on the same test cases: :func:`cancer_course.evaluation.compare_aucs` (DeLong's
-  paired test and a paired bootstrap interval of the AUC difference - lesson 10);
+  paired test, or with ``groups`` - one patient per test case - a cluster bootstrap over
+  patients; lesson 10);
 - over seeds, paired by seed: :func:`cancer_course.experiments.noise_verdict` (is the mean
-  difference larger than the seed-to-seed noise? - lesson 08).
+  difference more than two standard errors of the paired seed differences? - lesson 08; with three
+  seeds a rough screen).
 
-A difference counts only when both say so. Research and education only: not for clinical use.
+A difference counts only when both say so, the same way for most seeds. The per-seed tests reuse
+the same test cases, so they are not independent confirmations. Research and education only: not
+for clinical use.
 """
 
 from __future__ import annotations
@@ -45,10 +49,10 @@ class Study:
     gives that model the fresh run's weights and a new optimizer state.
     """
 
-    def __init__(self, profile, test_files, steps: int, echo=print):
+    def __init__(self, profile, test_files, steps: int, groups=None, echo=print):
         if steps < 1:
             raise ValueError(f"steps must be at least 1, got {steps}.")
-        self.profile, self.steps, self.echo = profile, int(steps), echo
+        self.profile, self.steps, self.echo, self.groups = profile, int(steps), echo, groups
         self.test_paths, self.test_labels = list(test_files[0]), np.asarray(test_files[1])
         self.x_test = experiments.images_of(self.test_paths, profile.image_size)
         self.rows: list[dict] = []
@@ -92,11 +96,11 @@ class Study:
         return rows
 
     def compare(self, a: str, b: str, metric: str = "test_auc") -> dict:
-        """:func:`compare` on this study's rows."""
-        return compare(self.rows, a, b, self.test_labels, metric)
+        """:func:`compare` on this study's rows (with its test cases' groups, if it has them)."""
+        return compare(self.rows, a, b, self.test_labels, metric, groups=self.groups)
 
 
-def compare(rows, a: str, b: str, test_labels, metric: str = "test_auc") -> dict:
+def compare(rows, a: str, b: str, test_labels, metric: str = "test_auc", groups=None) -> dict:
     """Config ``a`` against config ``b``: paired per seed on the same test cases, and over seeds.
 
     Returns ``{"a", "b", "per_seed": [compare_aucs of each seed], "difference", "se", "verdict",
@@ -110,7 +114,8 @@ def compare(rows, a: str, b: str, test_labels, metric: str = "test_auc") -> dict
     seeds = sorted(runs[a])
     if sorted(runs[b]) != seeds:
         raise ValueError(f"{a!r} ran seeds {seeds} but {b!r} ran {sorted(runs[b])}: a paired comparison needs the same seeds.")
-    per_seed = [{"seed": s, **compare_aucs(test_labels, runs[a][s]["p_test"], runs[b][s]["p_test"])} for s in seeds]
+    per_seed = [{"seed": s, **compare_aucs(test_labels, runs[a][s]["p_test"], runs[b][s]["p_test"], groups=groups)}
+                for s in seeds]
     over = experiments.noise_verdict([runs[a][s][metric] for s in seeds], [runs[b][s][metric] for s in seeds],
                                      paired=True)
     better = sum(c["difference"] > 0 for c in per_seed)
@@ -119,18 +124,20 @@ def compare(rows, a: str, b: str, test_labels, metric: str = "test_auc") -> dict
     both_ways = (f", in opposite directions ({for_a} for {a}, {significant - for_a} for {b})"
                  if 0 < for_a < significant else "")
     d = over["difference"]
+    winner, for_winner = (a, for_a) if d > 0 else (b, significant - for_a)
+    noise = (f"{over['ratio']:.1f} standard errors of the paired seed differences" if np.isfinite(over["ratio"])
+             else "no spread between seeds")
     if len(seeds) < 2:
         said = (f"{d:+.3f} AUC with one seed (p = {per_seed[0]['p_value']:.3f} on these cases); one seed cannot "
                 "separate the method from the luck of its start.")
-    elif over["verdict"] == "larger than seed noise" and significant >= (len(seeds) + 1) // 2:
-        said = (f"{a if d > 0 else b} is better: {abs(d):.3f} AUC on average over {len(seeds)} seeds, more than twice "
-                f"the seed noise, and significant on the same cases for {significant} of {len(seeds)} seeds.")
+    elif over["verdict"] == "larger than seed noise" and 2 * for_winner > len(seeds):
+        said = (f"{winner} is better: {abs(d):.3f} AUC on average over {len(seeds)} seeds ({noise}), and "
+                f"significant on the same cases in its favour for {for_winner} of {len(seeds)} seeds{both_ways}.")
     elif over["verdict"] == "larger than seed noise":
-        said = (f"{a if d > 0 else b} scores higher on average ({abs(d):.3f} AUC, more than twice the seed noise), but "
-                f"on the same cases the difference is significant for only {significant} of {len(seeds)} seeds"
-                f"{both_ways}: weak evidence.")
+        said = (f"{winner} scores higher on average ({abs(d):.3f} AUC, {noise}), but on the same cases it is "
+                f"significantly better for only {for_winner} of {len(seeds)} seeds{both_ways}: weak evidence.")
     else:
-        said = (f"no difference shown: {d:+.3f} AUC ({over['verdict']}; significant on the same cases for "
+        said = (f"no difference shown: {d:+.3f} AUC ({noise}; significant on the same cases for "
                 f"{significant} of {len(seeds)} seeds{both_ways}).")
     conclusion = f"{a} vs {b}: {said}"
     return {"a": a, "b": b, "per_seed": per_seed, "difference": d, "se": over["se"], "verdict": over["verdict"],

@@ -46,7 +46,7 @@ def _unfreeze(open="True", weighted="layer.weights", top="i >= len(weighted) - n
 
 WRONG = {
     "13.1": [
-        (_head(freeze="pass"), "still True"),
+        (_head(freeze="pass"), "would train"),
         (_head(dropout="pass"), "no Dropout"),
         (_head(dropout="x = layers.Dropout(0.2)(x)"), "pass the `dropout` argument"),
         (_head(units=1, activation="sigmoid"), "Dense(2)"),
@@ -63,8 +63,16 @@ def new_head(backbone, dropout=0.2):
             layer.trainable = False
     inputs = keras.Input(shape=backbone.input_shape[1:])
     x = layers.Dropout(dropout)(backbone(inputs, training=False))
-    return keras.Model(inputs, layers.Dense(2, activation="softmax")(x))
-''', "still True"),
+    return keras.Model(inputs, layers.Dense(2, activation="softmax", name="head_output")(x))
+''', "would train"),
+        (_head().replace('name="head_output"', 'name="classifier"'), "no layer named 'head_output'"),
+        ('''
+def new_head(backbone, dropout=0.2):
+    backbone.trainable = False
+    inputs = keras.Input(shape=backbone.input_shape[1:])
+    x = backbone(layers.Dropout(dropout)(inputs), training=False)
+    return keras.Model(inputs, layers.Dense(2, activation="softmax", name="head_output")(x))
+''', "drops pixels of the image"),
     ],
     "13.2": [
         (_unfreeze(bn=""), "BatchNorm layer(s)"),
@@ -102,10 +110,11 @@ def unfreeze_top_layers(backbone, n):
 }
 RIGHT["13.1"] = '''
 def new_head(backbone, dropout=0.2):
-    backbone.trainable = False
+    for layer in backbone.layers:  # freezing every layer freezes the backbone too
+        layer.trainable = False
     inputs = keras.Input(backbone.input_shape[1:])
-    head = keras.Sequential([layers.Dropout(dropout), layers.Dense(2, activation="softmax")])
-    return keras.Model(inputs, head(backbone(inputs, training=False)))
+    x = layers.Dropout(dropout)(backbone(inputs, training=False))
+    return keras.Model(inputs, layers.Dense(2, activation="softmax", name="head_output")(x))
 '''
 
 CASES = [(pid, i) for pid, cases in WRONG.items() for i in range(len(cases))]

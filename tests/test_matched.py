@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from cancer_course import matched
-from cancer_course.config import PROFILES, dataset_root
+from cancer_course.config import PROFILES
 from cancer_course.data import load_splits
 from cancer_course.model import from_profile
+from cancer_course.synth import dataset_root
 
 RNG = np.random.default_rng(0)
 Y = np.array([0] * 60 + [1] * 60)
@@ -83,3 +84,10 @@ def test_seeds_that_disagree_in_direction_are_named():
     out = matched.compare(a + b, "a", "b", Y)
     assert out["seeds_significant"] == 3
     assert "opposite directions (1 for a, 2 for b)" in out["conclusion"]
+
+
+def test_groups_make_the_per_seed_test_a_cluster_bootstrap():
+    rows = _rows("good", 2.5, (0, 1)) + _rows("poor", 0.3, (0, 1), offset=10)
+    patients = np.repeat(np.arange(24), 5)  # 24 patients of 5 cases each
+    out = matched.compare(rows, "good", "poor", Y, groups=patients)
+    assert all(c["n_groups"] == 24 and "cluster" in c["method"] for c in out["per_seed"])
