@@ -9,7 +9,10 @@ and the environment variable ``CANCER_COURSE_PROFILE`` both override it.
 
 The lessons that read data have a second parameter, ``DATASET_PATH = None`` (the embedded
 dataset); a folder in the course layout puts the lesson on real data, and
-``CANCER_COURSE_DATASET`` overrides it the same way (:func:`dataset_root`).
+``CANCER_COURSE_DATASET`` overrides it the same way (:func:`cancer_course.synth.dataset_root`).
+
+This module holds only profiles and paths and imports nothing else from the package, so every
+other module can import it.
 """
 
 from __future__ import annotations
@@ -117,8 +120,21 @@ def get_profile(requested: str | None = None) -> Profile:
     return PROFILES[profile_name(requested)]
 
 
+def repo_root(start: Path | None = None) -> Path:
+    """The course checkout: the nearest folder at or above `start` (default: the current folder)
+    that holds pyproject.toml. What the command line works on (lessons, notebook checks, exercises)."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "pyproject.toml").is_file():
+            return folder
+    raise FileNotFoundError(f"No pyproject.toml found in {here} or above: run this from the course checkout.")
+
+
 def project_root() -> Path | None:
-    """The checkout this package was imported from, or None when installed elsewhere."""
+    """The checkout this package was imported from, or None when installed elsewhere.
+
+    Unlike :func:`repo_root` it does not depend on the current folder: it decides where
+    :func:`data_dir` and :func:`results_dir` are, wherever a notebook runs from."""
     root = Path(__file__).resolve().parent.parent
     return root if (root / "pyproject.toml").is_file() and (root / "notebooks").is_dir() else None
 
@@ -134,30 +150,19 @@ def data_dir() -> Path:
     return (root / "data") if root else Path.cwd() / "data"
 
 
-def dataset_root(profile: str | None = None, dataset_path: str | Path | None = None) -> Path:
-    """The dataset a lesson reads: ``$CANCER_COURSE_DATASET``, then `dataset_path`, then the embedded one.
-
-    A folder given either way must exist (the layout itself is checked by
-    :func:`cancer_course.data.load_splits`, which names every problem it finds). With neither,
-    the embedded dataset of the profile is generated once and reused.
-    """
-    chosen = os.environ.get(ENV_DATASET) or dataset_path
-    if chosen:
-        root = Path(chosen).expanduser()
-        if not root.is_dir():
-            where = f"${ENV_DATASET}" if os.environ.get(ENV_DATASET) else "DATASET_PATH"
-            raise FileNotFoundError(
-                f"Dataset folder {root} (from {where}) does not exist. Give the folder that holds "
-                "train/, validation/ and test/, each with benign/ and malignant/ inside, or set "
-                f"{where} to None for the embedded dataset."
-            )
-        return root
-    from .synth import ensure_dataset
-
-    return ensure_dataset(profile)
-
-
 def results_dir() -> Path:
     """Where models, logs and figures are written (git-ignored)."""
     root = project_root()
     return (root / "results") if root else Path.cwd() / "results"
+
+
+def __getattr__(name: str):
+    # `dataset_root` moved to cancer_course.synth (it generates the embedded dataset; config holds
+    # only profiles and paths). Lesson 13 still imports it from here: delete this function once it
+    # reads `from cancer_course.synth import dataset_root` (tests/test_import_graph.py lists the
+    # cycle it keeps until then).
+    if name == "dataset_root":
+        from .synth import dataset_root
+
+        return dataset_root
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

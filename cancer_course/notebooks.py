@@ -22,6 +22,9 @@ import sys
 import tomllib
 from pathlib import Path
 
+from .config import repo_root  # the one definition; tests and exercises import it from here too
+from .runner import kernel_name
+
 NOTEBOOK_DIRS = ("notebooks", "solutions", "exercises")
 COLAB_BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 NBVAL_MARKER = "# NBVAL_CHECK_OUTPUT"
@@ -31,15 +34,6 @@ _COLAB_URL_RE = re.compile(r"https://colab\.research\.google\.com/github/[^)\s\"
 _INSTALL_RE = re.compile(r"git\+https://github\.com/[\w.-]+/[\w.-]+@[\w./-]+")
 _NOTICE_RE = re.compile(r"research and education only", re.IGNORECASE)
 _CLINICAL_RE = re.compile(r"not (for|a) (clinical|medical)", re.IGNORECASE)
-
-
-def repo_root(start: Path | None = None) -> Path:
-    """The project root: the nearest folder above `start` holding pyproject.toml."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "pyproject.toml").is_file():
-            return folder
-    raise FileNotFoundError(f"No pyproject.toml found in {here} or above: run this from the course checkout.")
 
 
 def repo_setting(root: Path) -> tuple[str, str]:
@@ -214,8 +208,6 @@ def refresh_checked_outputs(path: Path, profile: str = "smoke") -> int:
     import tempfile
 
     import papermill as pm
-
-    from .runner import kernel_name
 
     with tempfile.TemporaryDirectory() as tmp:
         executed = pm.execute_notebook(str(path), str(Path(tmp) / "out.ipynb"), parameters={"PROFILE": profile},

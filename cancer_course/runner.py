@@ -12,8 +12,7 @@ import os
 import time
 from pathlib import Path
 
-from .config import ENV_DATASET, ENV_PROFILE, PROFILES
-from .notebooks import repo_root
+from .config import ENV_DATASET, ENV_PROFILE, PROFILES, repo_root
 
 KERNEL_NAME = "cancer-course"
 
@@ -76,7 +75,7 @@ def run_lessons(profile: str = "laptop", out: Path | None = None, only: list[str
     env_before = {key: os.environ.get(key) for key in (ENV_PROFILE, ENV_DATASET)}
     os.environ[ENV_PROFILE] = profile  # the kernel inherits it; lessons read it via get_profile()
     if dataset:
-        os.environ[ENV_DATASET] = str(dataset)  # and this one via config.dataset_root()
+        os.environ[ENV_DATASET] = str(dataset)  # and this one via synth.dataset_root()
     else:
         os.environ.pop(ENV_DATASET, None)
     try:

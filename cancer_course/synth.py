@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,6 +45,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from . import config
 
 GENERATOR_VERSION = "synth-2"  # change it whenever the pixels change: cached datasets are then remade
 SPLITS = ("train", "validation", "test")
@@ -683,8 +686,6 @@ def ensure_dataset(profile: str | None = None, progress: bool | None = None, **o
     change any option, e.g. ``ensure_dataset("laptop", confounder="corner")``). Sets of more than
     500 tiles show a progress bar unless ``progress=False``.
     """
-    from . import config
-
     prof = config.get_profile(profile)
     base = dict(image_size=prof.image_size, n_train=prof.n_train, n_validation=prof.n_validation,
                 n_test=prof.n_test)  # fmt: skip
@@ -704,14 +705,33 @@ def ensure_dataset(profile: str | None = None, progress: bool | None = None, **o
     return generate_dataset(root, progress=show, **params)
 
 
+def dataset_root(profile: str | None = None, dataset_path: str | Path | None = None) -> Path:
+    """The dataset a lesson reads: ``$CANCER_COURSE_DATASET``, then `dataset_path`, then the embedded one.
+
+    A folder given either way must exist (the layout itself is checked by
+    :func:`cancer_course.data.load_splits`, which names every problem it finds). With neither,
+    the embedded dataset of the profile is generated once and reused (:func:`ensure_dataset`).
+    """
+    chosen = os.environ.get(config.ENV_DATASET) or dataset_path
+    if chosen:
+        root = Path(chosen).expanduser()
+        if not root.is_dir():
+            where = f"${config.ENV_DATASET}" if os.environ.get(config.ENV_DATASET) else "DATASET_PATH"
+            raise FileNotFoundError(
+                f"Dataset folder {root} (from {where}) does not exist. Give the folder that holds "
+                "train/, validation/ and test/, each with benign/ and malignant/ inside, or set "
+                f"{where} to None for the embedded dataset."
+            )
+        return root
+    return ensure_dataset(profile)
+
+
 COPY_VERSION = "confounded-copy-1"
 
 
 def _copy_target(root: Path, params: dict, prefix: str, version: str, dest) -> tuple[Path, bool]:
     """Where a derived copy of `root` goes (``config.data_dir()/PREFIX-<hash of params>`` unless
     `dest` is given), and whether a copy made with the same version and parameters is already there."""
-    from . import config
-
     if dest is None:
         digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
         dest = config.data_dir() / f"{prefix}-{digest}"
@@ -787,8 +807,6 @@ def with_confounder(root: str | Path, kind: str, profile: str | None = None) -> 
     any other dataset - real data from ``DATASET_PATH`` - gets a stamped copy at the profile's
     image size (:func:`confounded_copy`).
     """
-    from . import config
-
     manifest = read_manifest(root)
     if manifest and manifest.get("generator") == GENERATOR_VERSION:
         return ensure_dataset(profile, **{**manifest["parameters"], "confounder": kind})
@@ -923,7 +941,6 @@ def modality_set(root: str | Path, name: str) -> tuple[list[Path], list[int], np
 
 
 def _run_cli(args) -> int:
-    from . import config
     from .cli import CourseError
 
     try:

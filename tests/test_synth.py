@@ -190,19 +190,20 @@ def test_with_confounder_regenerates_the_embedded_set_and_copies_real_data(small
 def test_dataset_root_prefers_the_environment_then_the_parameter(tmp_path, monkeypatch):
     monkeypatch.delenv(config.ENV_DATASET, raising=False)
     monkeypatch.setattr(synth, "ensure_dataset", lambda profile: tmp_path / f"embedded-{profile}")
-    assert config.dataset_root("smoke") == tmp_path / "embedded-smoke"
+    assert synth.dataset_root("smoke") == tmp_path / "embedded-smoke"
     mine, theirs = tmp_path / "mine", tmp_path / "theirs"
     mine.mkdir()
     theirs.mkdir()
-    assert config.dataset_root("smoke", mine) == mine
+    assert synth.dataset_root("smoke", mine) == mine
     monkeypatch.setenv(config.ENV_DATASET, str(theirs))
-    assert config.dataset_root("smoke", mine) == theirs
+    assert synth.dataset_root("smoke", mine) == theirs
     monkeypatch.setenv(config.ENV_DATASET, str(tmp_path / "missing"))
     with pytest.raises(FileNotFoundError, match=r"missing .*CANCER_COURSE_DATASET.*train/"):
-        config.dataset_root("smoke")
+        synth.dataset_root("smoke")
     monkeypatch.delenv(config.ENV_DATASET)
     with pytest.raises(FileNotFoundError, match="DATASET_PATH"):
-        config.dataset_root("smoke", tmp_path / "missing")
+        synth.dataset_root("smoke", tmp_path / "missing")
+    assert config.dataset_root is synth.dataset_root  # the old import path, which lesson 13 still uses
 
 
 def _patients_csv(root):
