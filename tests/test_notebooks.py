@@ -4,6 +4,7 @@ A failing cell fails its test, and papermill's message carries the cell's traceb
 executed copies are kept under build/test-notebooks/ for inspection.
 """
 
+import nbformat
 import pytest
 from notebook_run import assert_checks, run_smoke
 
@@ -13,6 +14,24 @@ from cancer_course.runner import kernel_name
 ROOT = repo_root()
 NOTEBOOKS = all_notebooks(ROOT)
 OUT = ROOT / "build" / "test-notebooks"
+
+
+def _tiny_notebook(path, profile_line):
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}})
+    nb.cells = [nbformat.v4.new_code_cell('PROFILE = "laptop"', metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell(f"from cancer_course.config import PROFILES, get_profile\n{profile_line}")]
+    nbformat.write(nb, str(path))
+    return path
+
+
+def test_a_notebook_that_does_not_run_in_smoke_is_caught(tmp_path, monkeypatch):
+    """The check behind every notebook test: it reads what the kernel saw, not this process."""
+    monkeypatch.setenv("CANCER_COURSE_PROFILE", "smoke")
+    good = _tiny_notebook(tmp_path / "good.ipynb", "profile = get_profile(PROFILE)")
+    run_smoke(good, tmp_path / "out" / "good.ipynb", cwd=tmp_path, kernel=kernel_name())
+    bad = _tiny_notebook(tmp_path / "bad.ipynb", 'profile = PROFILES["laptop"]  # ignores PROFILE')
+    with pytest.raises(AssertionError, match=r"bad.ipynb did not run in the smoke profile.*'profile': 'laptop'"):
+        run_smoke(bad, tmp_path / "out" / "bad.ipynb", cwd=tmp_path, kernel=kernel_name())
 
 
 def test_there_are_lessons():
