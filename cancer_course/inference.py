@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import os
 import sys
 import time
 import zipfile
@@ -329,8 +330,14 @@ def _cmd(args) -> int:
         model = load_course_model(args.model)
     except (OSError, ValueError) as exc:
         raise CourseError(str(exc)) from exc
+    if args.batch_size < 1:
+        raise CourseError(f"--batch-size must be at least 1, got {args.batch_size}")
     items = list(expand_inputs(args.images, recursive=args.recursive))
-    out = open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout
+    try:
+        out = open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout
+    except OSError as exc:
+        raise CourseError(f"cannot write --output {args.output} ({exc.strerror}): check that its folder exists "
+                          "and is writable") from None
     start = time.perf_counter()
     try:
         writer = ResultWriter(out, fmt, errors=sys.stderr)
@@ -340,6 +347,9 @@ def _cmd(args) -> int:
                     writer.write(batch)
                 bar.update(len(batch))
         writer.close()
+    except BrokenPipeError:  # `cancer-course predict ... | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     finally:
         if out is not sys.stdout:
             out.close()
