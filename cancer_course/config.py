@@ -154,15 +154,3 @@ def results_dir() -> Path:
     """Where models, logs and figures are written (git-ignored)."""
     root = project_root()
     return (root / "results") if root else Path.cwd() / "results"
-
-
-def __getattr__(name: str):
-    # `dataset_root` moved to cancer_course.synth (it generates the embedded dataset; config holds
-    # only profiles and paths). Lesson 13 still imports it from here: delete this function once it
-    # reads `from cancer_course.synth import dataset_root` (tests/test_import_graph.py lists the
-    # cycle it keeps until then).
-    if name == "dataset_root":
-        from .synth import dataset_root
-
-        return dataset_root
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

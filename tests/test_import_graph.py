@@ -22,9 +22,6 @@ TENSORFLOW = ("tensorflow", "keras", "keras_tuner")
 # Cycles that go through modules other sessions are restructuring (issue 17, items 5 and 7), or that
 # a lesson still needs; each is the set of modules that reach each other. Delete it once it is gone.
 KNOWN_CYCLES = [
-    # config.__getattr__ forwards `dataset_root` to synth for lesson 13's old import path
-    # (`from cancer_course.config import dataset_root`); goes when lesson 13 imports it from synth.
-    {"cancer_course.config", "cancer_course.synth"},
     # evaluation's report imports modelcard, which imports evaluation.threshold_is_a_result:
     # evaluation.py is being split (item 7).
     {"cancer_course.evaluation", "cancer_course.modelcard"},

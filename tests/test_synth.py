@@ -203,7 +203,6 @@ def test_dataset_root_prefers_the_environment_then_the_parameter(tmp_path, monke
     monkeypatch.delenv(config.ENV_DATASET)
     with pytest.raises(FileNotFoundError, match="DATASET_PATH"):
         synth.dataset_root("smoke", tmp_path / "missing")
-    assert config.dataset_root is synth.dataset_root  # the old import path, which lesson 13 still uses
 
 
 def _patients_csv(root):
