@@ -254,14 +254,6 @@ def test_predict_rejects_a_file_that_is_not_a_course_model(image_files, tmp_path
     assert "Traceback" not in cli.stderr
 
 
-@pytest.fixture(scope="module")
-def tiny_root(tmp_path_factory):
-    from cancer_course.synth import generate_dataset
-
-    return generate_dataset(tmp_path_factory.mktemp("tiles"), image_size=32, n_train=32, n_validation=16,
-                            n_test=16, seed=0)
-
-
 def _train_cli(*args, prelude=""):
     code = prelude + "import sys\nfrom cancer_course.cli import main\nsys.exit(main(sys.argv[1:]))\n"
     return subprocess.run([sys.executable, "-c", code, "train", *map(str, args)], capture_output=True, text=True)

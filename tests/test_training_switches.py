@@ -6,33 +6,10 @@ import sys
 
 import keras
 import numpy as np
-import pytest
+from train_cli import TINY, TRAIN
 
 from cancer_course import training
 from cancer_course.inference import load_course_model
-
-TRAIN = "import sys\nfrom cancer_course.cli import main\nsys.exit(main(sys.argv[1:]))\n"
-# XLA compiling the smoke model's training step takes about a minute on a 2-core CPU; this one, a second
-TINY = """
-import keras
-import cancer_course.model as course_model
-
-def tiny(profile=None, output="softmax", seed=None, input_shape=(32, 32, 3), **kwargs):
-    inputs = keras.Input(input_shape, name="image")
-    x = keras.layers.Conv2D(4, 3, activation="relu", name="conv")(inputs)
-    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
-    return keras.Model(inputs, keras.layers.Dense(2, activation="softmax", name="head_output")(x))
-
-course_model.from_profile = tiny
-"""
-
-
-@pytest.fixture(scope="module")
-def tiny_root(tmp_path_factory):
-    from cancer_course.synth import generate_dataset
-
-    return generate_dataset(tmp_path_factory.mktemp("tiles"), image_size=32, n_train=32, n_validation=16,
-                            n_test=16, seed=0)
 
 
 def _train(tmp_path, root, *args, prelude=""):
