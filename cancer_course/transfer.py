@@ -31,6 +31,8 @@ from pathlib import Path
 import keras
 from keras import layers
 
+from .model import _weight_count, load_model
+
 __all__ = [
     "BACKBONES",
     "KERAS_WEIGHTS_URL",
@@ -218,9 +220,7 @@ def unfreeze_top(backbone: keras.Model, n_layers: int) -> list[str]:
 
 def trainable_summary(model: keras.Model) -> dict[str, int]:
     """``{"trainable": ..., "frozen": ...}`` parameter counts, as ``model.fit`` will see them."""
-    trainable = sum(int(v.numpy().size) for v in model.trainable_weights)
-    frozen = sum(int(v.numpy().size) for v in model.non_trainable_weights)
-    return {"trainable": trainable, "frozen": frozen}
+    return {"trainable": _weight_count(model.trainable_weights), "frozen": _weight_count(model.non_trainable_weights)}
 
 
 # ---------------------------------------------------------------- one course model from another
@@ -262,8 +262,6 @@ def load_matching_weights(model: keras.Model, source) -> InitReport:
         if path.suffix != ".keras":
             raise ValueError(f"{path}: --init reads a Keras 3 model file (.keras); this is a {path.suffix or 'file'} "
                              f"without that extension.")
-        from .model import load_model
-
         try:
             src = load_model(path)
         except Exception as exc:

@@ -149,7 +149,7 @@ class UnfreezeTop(Problem):
             opened = unfreeze_top_layers(backbone, n)
             weighted = [layer for layer in backbone.layers if layer.weights]
             want = {layer.name: i >= len(weighted) - n and not isinstance(layer, layers.BatchNormalization)
-                    for i, layer in enumerate(weighted)} if n else {layer.name: False for layer in weighted}
+                    for i, layer in enumerate(weighted)}
             got = {layer.name: bool(layer.trainable) for layer in weighted}
             if n and not backbone.trainable:
                 raise Incorrect(f"after unfreeze_top_layers(backbone, {n}) backbone.trainable is False, so nothing "
