@@ -106,13 +106,18 @@ def _make_time_budget():
         after a linear warm-up over the first ``warmup`` fraction. After every epoch the
         validation ``monitor`` is compared with the best so far; the best weights are kept in
         memory, saved to ``save_path`` (write a temporary file, then rename) and put back in the
-        model when training ends. The budget counts everything inside ``fit``: training steps
+        model when training ends - unless ``average_last`` > 0 (epoch schedule): then the model ends
+        with the mean of its weights after each of the last ``average_last`` epochs (stochastic
+        weight averaging along the cosine's tail; BatchNorm's moving statistics are averaged too),
+        a rule fixed before training that needs no validation score, and ``best_weights`` stays
+        available for comparison. The budget counts everything inside ``fit``: training steps
         and the validation passes.
         """
 
         def __init__(self, minutes: float | None, learning_rate: float, *, epochs: int | None = None,
                      schedule: str = "time", warmup: float = 0.03, final_fraction: float = 0.02,
-                     monitor: str = "val_auc", save_path=None, verbose: bool = True):  # fmt: skip
+                     monitor: str = "val_auc", save_path=None, verbose: bool = True,
+                     average_last: int = 0):  # fmt: skip
             super().__init__()
             if schedule not in ("time", "epoch"):
                 raise ValueError("schedule must be 'time' or 'epoch'")
@@ -123,6 +128,8 @@ def _make_time_budget():
             self.warmup, self.final_fraction = warmup, final_fraction
             self.monitor, self.save_path, self.verbose = monitor, save_path, verbose
             self.best, self.best_epoch, self.best_weights = -math.inf, None, None
+            self.average_last = int(average_last)  # > 0: end with the mean weights of the last epochs
+            self.averaged_weights, self.averaged_epochs = None, 0
             self.history: list[dict] = []
             self.stopped_by_budget = False
             self._epoch = 0
@@ -176,6 +183,12 @@ def _make_time_budget():
                    "learning_rate": float(np.asarray(self.model.optimizer.learning_rate)),
                    **{k: round(float(v), 4) for k, v in logs.items() if k != "learning_rate"}}
             self.history.append(row)
+            if self.average_last and self.epochs and epoch + 1 > self.epochs - self.average_last:
+                weights = self.model.get_weights()
+                n = self.averaged_epochs
+                self.averaged_weights = ([w.astype(np.float64) for w in weights] if n == 0 else
+                                         [a + (w - a) / (n + 1) for a, w in zip(self.averaged_weights, weights)])
+                self.averaged_epochs = n + 1
             improved = value is not None and float(value) > self.best
             if improved:
                 self.best, self.best_epoch = float(value), epoch + 1
@@ -192,7 +205,10 @@ def _make_time_budget():
 
         def on_train_end(self, logs=None):
             self.seconds_used = time.perf_counter() - self.start
-            if self.best_weights is not None:
+            if self.averaged_weights is not None:  # chosen before training, not by the validation score
+                dtypes = [w.dtype for w in self.model.get_weights()]
+                self.model.set_weights([a.astype(d) for a, d in zip(self.averaged_weights, dtypes)])
+            elif self.best_weights is not None:
                 self.model.set_weights(self.best_weights)
 
     return TimeBudget
@@ -204,15 +220,25 @@ def __getattr__(name):  # TimeBudget is built lazily so that importing this modu
     raise AttributeError(name)
 
 
-def predict_arrays(model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """p(malignant) for in-memory images (uint8 or float)."""
+def predict_arrays(model, images: np.ndarray, batch_size: int = 256, tta: str = "none") -> np.ndarray:
+    """p(malignant) for in-memory images (uint8 or float).
+
+    ``tta="hflip"``: the mean of p over each image and its left-right mirror; ``"dihedral"``: over
+    the 8 flips and quarter turns (for tissue patches, which have no up or left).
+    """
     from cancer_course.inference import probability_malignant
 
+    views = {"none": [lambda x: x], "hflip": [lambda x: x, lambda x: x[:, :, ::-1]],
+             "dihedral": [lambda x, k=k, f=f: np.rot90(x[:, :, ::-1] if f else x, k, axes=(1, 2))
+                          for k in range(4) for f in (False, True)]}
+    if tta not in views:
+        raise ValueError(f"tta must be one of {sorted(views)}, not {tta!r}")
     ps = []
     for start in range(0, len(images), batch_size):
         x = images[start:start + batch_size]
         x = x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x
-        ps.append(probability_malignant(model, x))
+        ps.append(np.mean([probability_malignant(model, np.ascontiguousarray(view(x))) for view in views[tta]],
+                          axis=0))
     return np.concatenate(ps)
 
 

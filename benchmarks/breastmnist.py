@@ -62,7 +62,8 @@ RECIPE = {
     "learning_rate": 1e-3,
     "augmentation_strength": 0.5,
     "class_weights": "balanced",
-    "select": "best validation AUC",
+    "average_last": 20,  # the model ends with the mean weights of the last 20 epochs (0: best validation AUC)
+    "tta": "hflip",  # p(malignant) is the mean over each image and its left-right mirror ("none": off)
 }
 PREPROCESSING = ("28x28 greyscale PNG -> RGB (grey copied to 3 channels) -> resized to {size}x{size} (bilinear, "
                  "antialiased; cancer_course.data.decode_image) -> scaled to [0, 1]")
@@ -80,8 +81,10 @@ def find_npz(path: Path) -> Path:
 
 def run(npz: Path, seed: int, recipe: dict, verbose: bool = True) -> dict:
     import keras
+    import numpy as np
 
     from cancer_course import pipeline
+    from cancer_course.audit import audit
     from cancer_course.data import from_medmnist_npz, load_splits
     from cancer_course.model import build_model, count_parameters
     from cancer_course.training import balanced_class_weights, compile_model, set_seed
@@ -93,6 +96,9 @@ def run(npz: Path, seed: int, recipe: dict, verbose: bool = True) -> dict:
         splits = load_splits(root, image_size=size, verbose=False)
         arrays = {s: _recipes.load_arrays(splits.file_lists[s], size, dtype="float32")
                   for s in ("train", "validation", "test")}
+        report = audit(root, workers=2)  # exact and near copies of training images in the test split
+        copied = {str(root / rel) for rel in report.seen_in("test", "train")}
+        test_copied = np.array([str(p) in copied for p, _ in splits.file_lists["test"]])
         prep_s = time.perf_counter() - t0
     counts = {s: {"benign": int((y == 0).sum()), "malignant": int((y == 1).sum())} for s, (_, y) in arrays.items()}
 
@@ -108,16 +114,32 @@ def run(npz: Path, seed: int, recipe: dict, verbose: bool = True) -> dict:
                                       seed=seed, output=recipe["output"])
     val_ds = _recipes.array_dataset(xva, yva, 256, output=recipe["output"])
     budget = _recipes.TimeBudget(None, recipe["learning_rate"], epochs=recipe["epochs"], schedule="epoch",
-                                 verbose=verbose)
+                                 verbose=verbose, average_last=recipe["average_last"])
     weights = balanced_class_weights(ytr.tolist()) if recipe["class_weights"] == "balanced" else None
     t0 = time.perf_counter()
     model.fit(train_ds, validation_data=val_ds, epochs=recipe["epochs"], class_weight=weights,
               callbacks=[budget], verbose=0, shuffle=False)
     train_s = time.perf_counter() - t0
-    val = _recipes.auc_report(yva, _recipes.predict_arrays(model, xva), seed=seed)
-    test = _recipes.auc_report(yte, _recipes.predict_arrays(model, xte), seed=seed)
+    tta = recipe["tta"]
+    p_test = _recipes.predict_arrays(model, xte, tta=tta)
+    val = _recipes.auc_report(yva, _recipes.predict_arrays(model, xva, tta=tta), seed=seed)
+    test = _recipes.auc_report(yte, p_test, seed=seed)
+    keep = ~test_copied
+    without_copies = _recipes.auc_report(yte[keep], p_test[keep], seed=seed)
+    variants = {}  # for comparison only: the recipe above was fixed before these were looked at
+    if recipe["average_last"] and budget.best_weights is not None:
+        final = model.get_weights()
+        model.set_weights(budget.best_weights)
+        variants["best validation epoch"] = _recipes.auc_report(yte, _recipes.predict_arrays(model, xte, tta=tta),
+                                                                seed=seed)["auc"]
+        model.set_weights(final)
+    if tta != "none":
+        variants["no test-time flip"] = _recipes.auc_report(yte, _recipes.predict_arrays(model, xte), seed=seed)["auc"]
     return {"seed": seed, "best_epoch": budget.best_epoch, "epochs_run": len(budget.history),
+            "averaged_epochs": budget.averaged_epochs,
             "prepare_s": round(prep_s, 1), "train_s": round(train_s, 1), "validation": val, "test": test,
+            "test_without_copies_of_train": {**without_copies, "removed": int(test_copied.sum())},
+            "variants_test_auc": variants,
             "parameters": count_parameters(model)["total"], "counts": counts, "history": budget.history}
 
 
@@ -134,6 +156,10 @@ def main(argv=None) -> int:
     parser.add_argument("--dropout", type=float, nargs=3, default=None, metavar="RATE")
     parser.add_argument("--l2", type=float, default=None)
     parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--average-last", type=int, default=None,
+                        help=f"average the weights of the last N epochs (0: keep the best validation epoch; "
+                             f"recipe: {RECIPE['average_last']})")
+    parser.add_argument("--tta", choices=("none", "hflip"), default=None, help=f"recipe: {RECIPE['tta']}")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
@@ -141,7 +167,8 @@ def main(argv=None) -> int:
     for key, value in (("epochs", args.epochs), ("image_size", args.image_size),
                        ("learning_rate", args.learning_rate), ("augmentation_strength", args.augmentation),
                        ("width", args.width), ("dropout_rates", tuple(args.dropout) if args.dropout else None),
-                       ("l2", args.l2), ("batch_size", args.batch_size)):
+                       ("l2", args.l2), ("batch_size", args.batch_size), ("average_last", args.average_last),
+                       ("tta", args.tta)):
         if value is not None:
             recipe[key] = value
     npz = find_npz(args.dataset_path)
@@ -153,17 +180,24 @@ def main(argv=None) -> int:
     preprocessing = PREPROCESSING.format(size=recipe["image_size"])
     print(f"recipe  : {json.dumps(recipe)}\npreprocessing: {preprocessing}", flush=True)
     rows = [run(npz, s, recipe, verbose=not args.quiet) for s in args.seeds]
-    print(f"\n{'seed':>4} {'best ep':>7} {'train s':>8} {'val AUC':>8} {'test AUC (95% CI)':>24} {'test acc':>8}")
+    print(f"\n{'seed':>4} {'train s':>8} {'val AUC':>8} {'test AUC (95% CI)':>24} {'test acc':>8} "
+          f"{'without copies (n removed)':>27}  other variants (comparison only)")
     for r in rows:
-        t = r["test"]
-        print(f"{r['seed']:>4} {r['best_epoch']!s:>7} {r['train_s']:>8.1f} {r['validation']['auc']:>8.4f} "
-              f"{t['auc']:>8.4f} ({t['auc_ci95'][0]:.3f}-{t['auc_ci95'][1]:.3f}) {t['accuracy']:>8.4f}")
+        t, d = r["test"], r["test_without_copies_of_train"]
+        others = ", ".join(f"{k} {v:.4f}" for k, v in r["variants_test_auc"].items())
+        print(f"{r['seed']:>4} {r['train_s']:>8.1f} {r['validation']['auc']:>8.4f} "
+              f"{t['auc']:>8.4f} ({t['auc_ci95'][0]:.3f}-{t['auc_ci95'][1]:.3f}) {t['accuracy']:>8.4f} "
+              f"{d['auc']:>19.4f} ({d['removed']:>3})  {others}")
+    mean = sum(r["test"]["auc"] for r in rows) / len(rows)
+    print(f"mean test AUC over {len(rows)} seed(s): {mean:.4f}")
     print("reference (MedMNIST v2, test): ResNet-18 (28) AUC 0.901; Google AutoML Vision AUC 0.919. "
           "Research and education only.")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         result = {"command": command.strip(), "machine": machine, "dataset": str(npz), "recipe": recipe,
-                  "preprocessing": preprocessing, "runs": rows,
+                  "preprocessing": preprocessing, "runs": rows, "mean_test_auc": round(mean, 4),
+                  "mean_test_auc_without_copies": round(
+                      sum(r["test_without_copies_of_train"]["auc"] for r in rows) / len(rows), 4),
                   "reference": {"resnet18_28_auc": 0.901, "automl_vision_auc": 0.919}}
         args.json.write_text(json.dumps(result, indent=2) + "\n")
     return 0

@@ -150,6 +150,24 @@ class AuditReport:
             1 for p in self.near_duplicates if p["kind"] in ("across splits", "across splits, both labels")
         )
 
+    def seen_in(self, split: str = "test", other: str = "train") -> list[str]:
+        """Files of ``split`` (relative paths) with an exact or near copy in ``other``.
+
+        Scoring ``split`` without them says how much the copies inflate its metrics.
+        """
+        def part(rel: str) -> str:
+            return rel.split("/", 1)[0]
+
+        found = set()
+        for g in self.duplicate_groups:
+            if other in {part(f) for f in g["files"]}:
+                found.update(f for f in g["files"] if part(f) == split)
+        for pair in self.near_duplicates:
+            for mine, theirs in ((pair["a"], pair["b"]), (pair["b"], pair["a"])):
+                if part(mine) == split and part(theirs) == other:
+                    found.add(mine)
+        return sorted(found)
+
     def as_dict(self) -> dict:
         d = asdict(self)
         d["class_weights"] = {str(k): v for k, v in self.class_weights.items()}

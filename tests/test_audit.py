@@ -64,6 +64,14 @@ def test_finds_planted_duplicates_leaks_and_cross_label_copies(leaky):
     assert "LEAK" in text and "under both labels" in text and "broken.png" in text
 
 
+def test_seen_in_lists_the_files_of_a_split_copied_from_another(leaky):
+    report = audit.audit(leaky, workers=1)
+    assert report.seen_in("test", "train") == ["test/malignant/leak.png"]  # an exact copy
+    assert report.seen_in("validation", "train") == ["validation/benign/near.jpg"]  # a near copy
+    assert report.seen_in("train", "test") == ["train/malignant/1.png"]
+    assert report.seen_in("test", "validation") == []
+
+
 def test_clean_generated_set_has_no_problems(tmp_path):
     from cancer_course.synth import generate_dataset
 

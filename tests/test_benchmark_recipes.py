@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from cancer_course import synth
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,3 +40,58 @@ def test_pcam_recipe_saves_a_model_that_evaluate_reads_and_writes_its_card(tmp_p
                               timeout=600, cwd=ROOT)
     assert with_run.returncode == 0, with_run.stderr[-2000:]
     assert "on 24 training patches" in save.with_suffix(".md").read_text()  # the run's own figures
+
+
+def _tiny_model(seed=0):
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((4, 4, 3))
+    x = keras.layers.Conv2D(2, 3, padding="same")(inputs)
+    x = keras.layers.BatchNormalization()(x)
+    outputs = keras.layers.Dense(2, activation="softmax")(keras.layers.GlobalAveragePooling2D()(x))
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="categorical_crossentropy",
+                  metrics=[keras.metrics.AUC(name="auc")])
+    return model
+
+
+def test_time_budget_ends_with_the_mean_of_the_last_epochs_weights():
+    import keras
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import _recipes
+
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(size=(16, 4, 4, 3)).astype("float32"), keras.utils.to_categorical(np.arange(16) % 2, 2)
+    snapshots = []
+
+    class Snapshot(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            snapshots.append(self.model.get_weights())
+
+    model = _tiny_model()
+    budget = _recipes.TimeBudget(None, 1e-2, epochs=4, schedule="epoch", verbose=False, average_last=2)
+    model.fit(x, y, validation_data=(x, y), epochs=4, batch_size=4, callbacks=[Snapshot(), budget], verbose=0)
+    assert budget.averaged_epochs == 2
+    for final, a, b in zip(model.get_weights(), snapshots[2], snapshots[3]):
+        np.testing.assert_allclose(final, (a + b) / 2, rtol=1e-5, atol=1e-6)  # moving statistics too
+    assert not np.allclose(snapshots[2][0], snapshots[3][0])  # the two epochs differ: the mean is a new point
+
+
+def test_predict_arrays_averages_each_image_with_its_mirror():
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import _recipes
+
+    model = _tiny_model(1)
+    x = np.random.default_rng(1).integers(0, 256, (5, 4, 4, 3)).astype(np.uint8)
+    plain, mirrored = _recipes.predict_arrays(model, x), _recipes.predict_arrays(model, x[:, :, ::-1])
+    np.testing.assert_allclose(_recipes.predict_arrays(model, x, tta="hflip"), (plain + mirrored) / 2, rtol=1e-5)
+    eight = _recipes.predict_arrays(model, x, tta="dihedral")
+    turned = _recipes.predict_arrays(model, np.rot90(x, 1, axes=(1, 2)), tta="dihedral")
+    np.testing.assert_allclose(eight, turned, rtol=1e-5)  # the mean over the 8 views ignores a quarter turn
+    with pytest.raises(ValueError, match="tta must be one of"):
+        _recipes.predict_arrays(model, x, tta="vflip")
