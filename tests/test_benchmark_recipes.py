@@ -25,6 +25,8 @@ def test_pcam_recipe_saves_a_model_that_evaluate_reads_and_writes_its_card(tmp_p
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     result = json.loads((tmp_path / "pcam.json").read_text())
     assert save.is_file() and result["epochs_run"] == 1 and result["n_validation"] == 16
+    assert result["n_held_out"] >= 2 and result["n_train"] + result["n_held_out"] == 24  # epoch chosen on train/'s
+    assert {"auc", "auc_ci95"} <= set(result["held_out"]) and "dihedral" in result["recipe"]["tta"]
     files = result["validation_from_files"]
     assert 0.0 <= files["auc"] <= 1.0 and files["auc_ci95"][0] <= files["auc"] <= files["auc_ci95"][1]
     card = Path(files["model_card"]).read_text()
@@ -39,7 +41,7 @@ def test_pcam_recipe_saves_a_model_that_evaluate_reads_and_writes_its_card(tmp_p
     with_run = subprocess.run(cmd[:6] + ["--card-only", "--json", cmd[-1]], capture_output=True, text=True,
                               timeout=600, cwd=ROOT)
     assert with_run.returncode == 0, with_run.stderr[-2000:]
-    assert "on 24 training patches" in save.with_suffix(".md").read_text()  # the run's own figures
+    assert f"on {result['n_train']} training patches" in save.with_suffix(".md").read_text()  # the run's own
 
 
 def _tiny_model(seed=0):
@@ -95,3 +97,19 @@ def test_predict_arrays_averages_each_image_with_its_mirror():
     np.testing.assert_allclose(eight, turned, rtol=1e-5)  # the mean over the 8 views ignores a quarter turn
     with pytest.raises(ValueError, match="tta must be one of"):
         _recipes.predict_arrays(model, x, tta="vflip")
+
+
+def test_pcam_hold_out_keeps_identical_patches_on_one_side(tmp_path):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import pcam
+
+    files = []
+    for i in range(40):
+        path = tmp_path / f"{i}.png"
+        path.write_bytes(b"same" if i < 6 else f"patch {i}".encode())  # six byte-identical patches
+        files.append((path, i % 2))
+    kept, held = pcam.hold_out(files, 0.25, seed=3)
+    assert sorted(kept + held) == sorted(files) and not set(kept) & set(held)
+    same = {f for f in files if f[0].read_bytes() == b"same"}
+    assert same <= set(kept) or same <= set(held)
+    assert 6 <= len(held) <= 16 and {label for _, label in held} == {0, 1}
