@@ -25,9 +25,6 @@ KNOWN_CYCLES = [
     # evaluation's report imports modelcard, which imports evaluation.threshold_is_a_result:
     # evaluation.py is being split (item 7).
     {"cancer_course.evaluation", "cancer_course.modelcard"},
-    # exercises._cmd imports exercises.grade, which imports the package for its CLI: both are being
-    # moved to the command-line module (item 5).
-    {"cancer_course.exercises", "cancer_course.exercises.grade"},
 ]
 
 # (importer, imported): imports kept inside a function only so that importing the importer, for
