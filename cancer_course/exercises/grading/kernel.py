@@ -104,8 +104,12 @@ class _alarm:
         return False
 
 
+# The modules core imports, in the order they import each other: each is loaded before its importers.
+_CORE_PARTS = ("_results", "_placeholder", "_messages", "_checking")
+
+
 def _load_fresh_checks(package_dir: str, lesson: str) -> dict:
-    """Load cancer_course.exercises (core, helpers, exNN) again from the files in `package_dir`.
+    """Load cancer_course.exercises (core and its parts, helpers, exNN) again from the files in `package_dir`.
 
     Every module is loaded from its own path (no import hook or finder of the session's is asked);
     the session's copies are taken out of sys.modules first. The other cancer_course modules stay
@@ -127,8 +131,10 @@ def _load_fresh_checks(package_dir: str, lesson: str) -> dict:
         return spec, module
 
     pkg_spec, pkg = load("cancer_course.exercises", os.path.join(folder, "__init__.py"), package=True)
-    helpers = ["core"] + sorted(f[:-3] for f in os.listdir(folder) if f.startswith("_") and f.endswith(".py")
-                                and f != "__init__.py") + [f"ex{lesson}"]
+    helpers = sorted(f[:-3] for f in os.listdir(folder) if f.startswith("_") and f.endswith(".py")
+                     and f != "__init__.py")
+    parts = [name for name in _CORE_PARTS if name in helpers]
+    helpers = parts + ["core"] + [name for name in helpers if name not in parts] + [f"ex{lesson}"]
     for name in helpers:
         spec, module = load(f"cancer_course.exercises.{name}", os.path.join(folder, f"{name}.py"))
         spec.loader.exec_module(module)
@@ -144,7 +150,7 @@ def _fresh_placeholders(value, core):
     """The session's ``____`` (an object of the session's Placeholder class) as the fresh one."""
     def swap(v):
         t = type(v)
-        if t.__name__ == "Placeholder" and t.__module__ == "cancer_course.exercises.core":
+        if t.__name__ == "Placeholder" and t.__module__ == "cancer_course.exercises._placeholder":
             return core.____
         return v
     if isinstance(value, list):
