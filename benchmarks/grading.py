@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cancer_course.exercises import build as nbbuild  # noqa: E402
-from cancer_course.exercises import grade  # noqa: E402
+from cancer_course.exercises import grading  # noqa: E402
 from cancer_course.notebooks import repo_root  # noqa: E402
 
 
@@ -67,11 +67,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--students", type=int, default=30)
     parser.add_argument("--lesson", default="03")
-    parser.add_argument("--jobs", type=int, default=None, help=f"default: {grade.default_jobs()} on this machine")
-    parser.add_argument("--timeout", type=float, default=grade.DEFAULT_TIMEOUT)
+    parser.add_argument("--jobs", type=int, default=None, help=f"default: {grading.default_jobs()} on this machine")
+    parser.add_argument("--timeout", type=float, default=grading.DEFAULT_TIMEOUT)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
-    jobs = args.jobs or grade.default_jobs()
+    jobs = args.jobs or grading.default_jobs()
     with tempfile.TemporaryDirectory() as tmp:
         folder, out = Path(tmp) / "submitted", Path(tmp) / "graded"
         folder.mkdir()
@@ -79,7 +79,7 @@ def main(argv=None) -> int:
         load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         cpu_before = _children_cpu()
         start = time.perf_counter()
-        report = grade.grade_submissions([folder], out, lesson=args.lesson, timeout=args.timeout, jobs=jobs,
+        report = grading.grade_submissions([folder], out, lesson=args.lesson, timeout=args.timeout, jobs=jobs,
                                          echo=lambda line: None)
         seconds = time.perf_counter() - start
         cpu = _children_cpu() - cpu_before
@@ -90,8 +90,8 @@ def main(argv=None) -> int:
     machine = machine_description()
     result = {"students": args.students, "lesson": args.lesson, "jobs": jobs, "seconds": round(seconds, 1),
               "seconds_per_submission": round(seconds / args.students, 2), "cpu_seconds": round(cpu, 1),
-              "graded": report.count(grade.GRADED),
-              "timed_out": report.count(grade.TIMED_OUT), "failed": report.count(grade.FAILED),
+              "graded": report.count(grading.GRADED),
+              "timed_out": report.count(grading.TIMED_OUT), "failed": report.count(grading.FAILED),
               "totals": totals, "load_average": [round(load_before, 2), round(load_after, 2)], "machine": machine}
     print(f"grading: {args.students} submissions of lesson {args.lesson} in {seconds:.0f} s wall-clock "
           f"({seconds / args.students:.1f} s per submission, {jobs} at a time; {cpu:.0f} CPU-seconds in the workers and "

@@ -12,12 +12,14 @@ import pytest
 
 from cancer_course.exercises import ____, core, problems
 from cancer_course.exercises import build as nbbuild
+from cancer_course.exercises._checking import _resolve
+from cancer_course.exercises._choice import Choice
 from cancer_course.notebooks import repo_root
 
 ROOT = repo_root()
 ALL = problems()
 INTERPRETIVE = [p for p in ALL if p.interpretive]
-CHOICES = [p for p in INTERPRETIVE if isinstance(p, core.Choice)]
+CHOICES = [p for p in INTERPRETIVE if isinstance(p, Choice)]
 
 
 def _problem(pid: str) -> core.Problem:
@@ -234,12 +236,12 @@ def test_problems_that_name_a_package_function_exist():
     assert {p.id for p in REIMPLEMENTED} >= {"01.1", "02.1", "07.2", "08.2", "10.3", "10.4", "11.4"}
     for p in REIMPLEMENTED:
         for dotted in p.reimplements:
-            assert callable(core._resolve(dotted)), dotted
+            assert callable(_resolve(dotted)), dotted
 
 
 @pytest.mark.parametrize("problem", REIMPLEMENTED, ids=[p.id for p in REIMPLEMENTED])
 def test_the_package_function_itself_is_refused(problem):
-    target = core._resolve(problem.reimplements[0])
+    target = _resolve(problem.reimplements[0])
     result = problem.evaluate(*([target] + [____] * (len(problem.names) - 1)))
     assert result.status == core.INCORRECT, result.line()
     assert problem.reimplements[0] in result.message and "write it yourself" in result.message

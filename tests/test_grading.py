@@ -24,7 +24,8 @@ from pathlib import Path
 import pytest
 
 from cancer_course.exercises import build as nbbuild
-from cancer_course.exercises import grade
+from cancer_course.exercises import grading
+from cancer_course.exercises.grading import kernel, results
 from cancer_course.notebooks import repo_root
 
 ROOT = repo_root()
@@ -91,7 +92,7 @@ def _submissions(folder: Path) -> dict[str, Path]:
     q2_cell = gina["cells"][_cell_index(gina, "q2.check(")]
     q2_cell["outputs"] = [{"output_type": "display_data", "metadata": {}, "data": {
         "text/plain": "Correct: 03.2 a multi-scale block with branches of different widths.",
-        grade.MIME_TYPE: {"problem": "03.2", "status": "correct", "message": "."}}}]
+        grading.MIME_TYPE: {"problem": "03.2", "status": "correct", "message": "."}}}]
     made["gina"] = _save(gina, folder / "gina.ipynb")
     hank = copy.deepcopy(exercise)  # patches the framework every check goes through; swaps the lesson's module
     _insert_after(hank, "from cancer_course.exercises.ex03 import", (
@@ -251,63 +252,63 @@ def test_canvas_csv_and_the_other_outputs(graded):
     listed = list(csv.DictReader((out / "submissions.csv").open(encoding="utf-8")))
     assert len(listed) == 12
     executed = _load(out / "executed" / "alice_03.ipynb")
-    assert not any(grade.GRADER_TAG in c.get("metadata", {}).get("tags", []) for c in executed["cells"])
+    assert not any(grading.GRADER_TAG in c.get("metadata", {}).get("tags", []) for c in executed["cells"])
 
 
 # ---------------------------------------------------------------- unit tests (no kernel)
 def test_lesson_comes_from_the_notebook_not_its_name():
-    assert grade.identify_lesson(_load(SOLUTION))[0] == LESSON
+    assert grading.identify_lesson(_load(SOLUTION))[0] == LESSON
     exercise = _load(EXERCISE)
-    assert grade.identify_lesson(exercise) == (LESSON, "its import line")
+    assert grading.identify_lesson(exercise) == (LESSON, "its import line")
     for cell in exercise["cells"]:  # without the import line: the builder's metadata
         cell["source"] = "".join(cell["source"]).replace("from cancer_course.exercises.ex03 import", "from x import")
-    lesson, how = grade.identify_lesson(exercise)
+    lesson, how = grading.identify_lesson(exercise)
     assert lesson == LESSON and "metadata" in how
     two = {"cells": [_code("from cancer_course.exercises.ex03 import q1"),
                      _code("from cancer_course.exercises import ex05")], "metadata": {}}
-    assert grade.identify_lesson(two)[0] is None and "lessons 03 and 05" in grade.identify_lesson(two)[1]
-    assert grade.identify_lesson({"cells": [_code("print(1)")], "metadata": {}})[1].startswith("no exercise cells")
+    assert grading.identify_lesson(two)[0] is None and "lessons 03 and 05" in grading.identify_lesson(two)[1]
+    assert grading.identify_lesson({"cells": [_code("print(1)")], "metadata": {}})[1].startswith("no exercise cells")
 
 
 @pytest.mark.parametrize("solution", nbbuild.solution_notebooks(ROOT), ids=lambda p: p.name[:2])
 def test_every_lessons_notebooks_are_identified(solution):
     exercise = nbbuild.exercise_path(ROOT, solution)
-    assert grade.identify_lesson(_load(solution))[0] == solution.name[:2]
+    assert grading.identify_lesson(_load(solution))[0] == solution.name[:2]
     if exercise.exists():
-        assert grade.identify_lesson(_load(exercise)) == (solution.name[:2], "its import line")
+        assert grading.identify_lesson(_load(exercise)) == (solution.name[:2], "its import line")
 
 
 def test_malformed_files_are_named_not_raised(tmp_path):
     (tmp_path / "a.ipynb").write_text("[1, 2]", encoding="utf-8")
     (tmp_path / "b.ipynb").write_bytes(b"\xff\xfe\x00garbage")
     (tmp_path / "c.ipynb").write_text("   \n", encoding="utf-8")
-    assert "no list of cells" in grade.read_notebook(tmp_path / "a.ipynb")[1]
-    assert "not UTF-8" in grade.read_notebook(tmp_path / "b.ipynb")[1]
-    assert grade.read_notebook(tmp_path / "c.ipynb")[1] == "empty file"
-    assert grade.read_notebook(SOLUTION)[1] == ""
+    assert "no list of cells" in grading.read_notebook(tmp_path / "a.ipynb")[1]
+    assert "not UTF-8" in grading.read_notebook(tmp_path / "b.ipynb")[1]
+    assert grading.read_notebook(tmp_path / "c.ipynb")[1] == "empty file"
+    assert grading.read_notebook(SOLUTION)[1] == ""
 
 
 def test_student_ids_from_file_names_and_folders():
-    assert grade.student_from_path(Path("in/alice_smith.ipynb")) == "alice_smith"
-    assert grade.student_from_path(Path("in/s1234/03_multiscale_inception_block_exercises.ipynb")) == "s1234"
-    assert grade.student_from_path(Path("in/s1234/03_multiscale_inception_block_exercises (1).ipynb")) == "s1234"
+    assert grading.student_from_path(Path("in/alice_smith.ipynb")) == "alice_smith"
+    assert grading.student_from_path(Path("in/s1234/03_multiscale_inception_block_exercises.ipynb")) == "s1234"
+    assert grading.student_from_path(Path("in/s1234/03_multiscale_inception_block_exercises (1).ipynb")) == "s1234"
 
 
 def test_roster(tmp_path):
     roster = tmp_path / "roster.csv"
     roster.write_text("File,Student,Name,Section\nalice.ipynb,s1,Alice Martin,A\nbob.ipynb,s2,,B\n\n",
                       encoding="utf-8")
-    read = grade.read_roster(roster)
+    read = grading.read_roster(roster)
     assert read["alice.ipynb"] == {"student": "s1", "file": "alice.ipynb", "name": "Alice Martin", "section": "A"}
     assert read["bob.ipynb"]["student"] == "s2"
     roster.write_text("name,grade\nx,1\n", encoding="utf-8")
     with pytest.raises(ValueError, match="needs a header row with a 'file' and a 'student' column"):
-        grade.read_roster(roster)
+        grading.read_roster(roster)
     roster.write_text("file,student\na.ipynb,s1\na.ipynb,s2\n", encoding="utf-8")
     with pytest.raises(ValueError, match="line 3: a.ipynb is listed twice"):
-        grade.read_roster(roster)
+        grading.read_roster(roster)
     with pytest.raises(ValueError, match="cannot be read"):
-        grade.read_roster(tmp_path / "nope.csv")
+        grading.read_roster(tmp_path / "nope.csv")
 
 
 def test_roster_names_students_and_lists_those_who_handed_nothing_in(tmp_path):
@@ -316,7 +317,7 @@ def test_roster_names_students_and_lists_those_who_handed_nothing_in(tmp_path):
     _save(_load(EXERCISE), tmp_path / "in" / "stranger.ipynb")
     roster = tmp_path / "roster.csv"
     roster.write_text("file,student\nalice.ipynb,s1\ncarl.ipynb,s3\n", encoding="utf-8")
-    subs, missing = grade.prepare([tmp_path / "in", tmp_path / "gone"], roster)
+    subs, missing = grading.prepare([tmp_path / "in", tmp_path / "gone"], roster)
     by_name = {s.name: s for s in subs}
     assert by_name["alice.ipynb"].student == "s1" and by_name["stranger.ipynb"].student == "stranger"
     assert "not in the roster" in by_name["stranger.ipynb"].notes[0]
@@ -330,24 +331,24 @@ def test_duplicates_the_newest_wins_and_both_are_listed(tmp_path):
     new = _save(_load(SOLUTION), folder / EXERCISE.name.replace(".ipynb", " (1).ipynb"))
     os.utime(old, (1_000_000, 1_000_000))
     other = _save(_load(EXERCISE), tmp_path / "erin.ipynb")
-    subs, _ = grade.prepare([tmp_path])
+    subs, _ = grading.prepare([tmp_path])
     by_path = {s.path: s for s in subs}
     assert by_path[old].student == by_path[new].student == "dave"
-    assert by_path[old].status == grade.SUPERSEDED and new.name in by_path[old].detail
+    assert by_path[old].status == grading.SUPERSEDED and new.name in by_path[old].detail
     assert by_path[new].status == "" and "graded the newest" in by_path[new].notes[0]
     assert old.name in by_path[new].notes[0] and by_path[other].status == ""
 
 
 def test_canvas_csv_layout(tmp_path):
-    def made(student, total, status=grade.GRADED, **roster):
-        sub = grade.Submission(path=Path(f"{student}.ipynb"), student=student, lesson=LESSON, roster=roster)
-        questions = [grade.QuestionGrade(f"{LESSON}.{n}", "t", float(n <= total), 1.0, grade.CORRECT, "")
+    def made(student, total, status=grading.GRADED, **roster):
+        sub = grading.Submission(path=Path(f"{student}.ipynb"), student=student, lesson=LESSON, roster=roster)
+        questions = [grading.QuestionGrade(f"{LESSON}.{n}", "t", float(n <= total), 1.0, grading.CORRECT, "")
                      for n in range(1, 6)]
-        return grade.Grade(sub, status, questions=questions, maximum=5.0)
+        return grading.Grade(sub, status, questions=questions, maximum=5.0)
 
-    grades = [made("s1", 4, name="Alice Martin", canvas_id="901", section="A"), made("s2", 0, status=grade.FAILED)]
+    grades = [made("s1", 4, name="Alice Martin", canvas_id="901", section="A"), made("s2", 0, status=grading.FAILED)]
     path = tmp_path / "canvas.csv"
-    grade.write_canvas_csv(path, grades, assignment="Exercises 03")
+    grading.write_canvas_csv(path, grades, assignment="Exercises 03")
     assert path.read_text(encoding="utf-8").splitlines() == [
         "Student,ID,SIS User ID,SIS Login ID,Section,Exercises 03",
         "Points Possible,,,,,5",
@@ -357,19 +358,19 @@ def test_canvas_csv_layout(tmp_path):
 
 
 def test_tampering_checks_tell_notebook_code_from_the_package():
-    roots = grade._trusted_roots(str(Path(grade.__file__).resolve().parents[1]))
-    assert not grade._from_notebook(grade.read_roster, roots) and not grade._from_notebook(json.dumps, roots)
+    roots = kernel._trusted_roots(str(Path(grading.__file__).resolve().parents[2]))
+    assert not kernel._from_notebook(grading.read_roster, roots) and not kernel._from_notebook(json.dumps, roots)
     namespace = {}
     exec(compile("def fake(*a):\n    return None\n", "/tmp/ipykernel_123/456.py", "exec"), namespace)
-    assert grade._from_notebook(namespace["fake"], roots)
-    assert not grade._replaced(grade.read_roster, grade.read_roster, roots)
-    assert grade._replaced(namespace["fake"], grade.read_roster, roots)  # code from a notebook cell
-    assert grade._replaced(grade.write_outputs, grade.read_roster, roots)  # another function in its place
-    assert grade._replaced(print, grade.read_roster, roots)  # not a function at all
+    assert kernel._from_notebook(namespace["fake"], roots)
+    assert not kernel._replaced(grading.read_roster, grading.read_roster, roots)
+    assert kernel._replaced(namespace["fake"], grading.read_roster, roots)  # code from a notebook cell
+    assert kernel._replaced(grading.write_outputs, grading.read_roster, roots)  # another function in its place
+    assert kernel._replaced(print, grading.read_roster, roots)  # not a function at all
 
 
 def test_the_command_and_the_grader_module_do_not_import_tensorflow():
-    code = ("import sys, argparse\nfrom cancer_course.exercises import register_cli, grade\n"
+    code = ("import sys, argparse\nfrom cancer_course.exercises import register_cli, grading\n"
             "p = argparse.ArgumentParser(); register_cli(p.add_subparsers())\n"
             "p.parse_args(['exercises', 'grade', 'x', '--out', 'y'])\n"
             "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
@@ -403,12 +404,12 @@ def _run(**changes) -> dict:
 
 
 def test_only_the_graders_own_result_counts():
-    sub = grade.Submission(path=SOLUTION, student="s", lesson=LESSON, nb=_load(SOLUTION))
-    assert grade._assemble(sub, _run(), 60).total == 5
-    forged = grade._assemble(sub, _run(result=None, bad_result=True), 60)  # a file without this run's secret
-    assert forged.status == grade.FAILED and forged.total is None and "not the one it wrote" in forged.detail
-    silent = grade._assemble(sub, _run(result=None), 60)
-    assert silent.status == grade.FAILED and "the checks did not run" in silent.detail
-    stuck = grade._assemble(sub, _run(killed=True, result=None), 60)  # ignored the interrupt: kernel killed
-    assert stuck.status == grade.TIMED_OUT and "did not stop when interrupted" in stuck.detail
-    assert stuck.total == 0 and {q.status for q in stuck.questions} == {grade.NOT_GRADED}
+    sub = grading.Submission(path=SOLUTION, student="s", lesson=LESSON, nb=_load(SOLUTION))
+    assert results._assemble(sub, _run(), 60).total == 5
+    forged = results._assemble(sub, _run(result=None, bad_result=True), 60)  # a file without this run's secret
+    assert forged.status == grading.FAILED and forged.total is None and "not the one it wrote" in forged.detail
+    silent = results._assemble(sub, _run(result=None), 60)
+    assert silent.status == grading.FAILED and "the checks did not run" in silent.detail
+    stuck = results._assemble(sub, _run(killed=True, result=None), 60)  # ignored the interrupt: kernel killed
+    assert stuck.status == grading.TIMED_OUT and "did not stop when interrupted" in stuck.detail
+    assert stuck.total == 0 and {q.status for q in stuck.questions} == {grading.NOT_GRADED}

@@ -9,36 +9,20 @@ In an exercise notebook::
     q1.hint()                      # q1.hint(2), q1.hint(3): more explicit hints
     q1.solution()                  # one right answer
 
-See :mod:`cancer_course.exercises.core` for the framework and
+See :mod:`cancer_course.exercises.core` for the framework,
 :mod:`cancer_course.exercises.build` for how ``exercises/`` is generated from ``solutions/``
-(``cancer-course exercises build|check|list``). Research and education only.
+(``cancer-course exercises build|check|list``) and :mod:`cancer_course.exercises.grading` for
+``cancer-course exercises grade``. Research and education only.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-import re
 import sys
 
+from ._lessons import lesson_modules, problems
 from .core import CheckResult, Placeholder, Problem, ____  # noqa: F401
 
 __all__ = ["____", "CheckResult", "Problem", "Placeholder", "lesson_modules", "problems"]
-
-
-def lesson_modules() -> list[str]:
-    """``["ex02", "ex03", ...]``: the lessons that have exercises."""
-    return sorted(m.name for m in pkgutil.iter_modules(__path__) if re.fullmatch(r"ex\d\d", m.name))
-
-
-def problems(lesson: str | None = None) -> list[Problem]:
-    """Every problem of one lesson (``"02"`` or ``"ex02"``), or of all lessons, in order."""
-    names = lesson_modules() if lesson is None else [lesson if lesson.startswith("ex") else f"ex{lesson}"]
-    found = []
-    for name in names:
-        module = importlib.import_module(f"{__name__}.{name}")
-        found.extend(module.PROBLEMS)
-    return found
 
 
 # ---------------------------------------------------------------- command line
@@ -48,9 +32,9 @@ def _cmd(args) -> int:
     from ..cli import CourseError
 
     if args.action == "grade":  # runs the notebooks in kernels of their own: TensorFlow is not needed here
-        from . import grade
+        from .grading import command
 
-        return grade.cli(args)
+        return command.cli(args)
     from .._tf import quiet_import
     from ..notebooks import repo_root
     from . import build as nbbuild

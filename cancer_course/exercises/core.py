@@ -37,31 +37,46 @@ function the package already has (``Problem.reimplements``) is not passed by cal
 package's function; the check looks at the names the answer's code uses to tell (see
 :func:`package_function_used`).
 
-Interpretive exercises (:class:`Choice`) ask the learner to read evidence - a learning curve,
-per-seed results, a cost table - and pick the options that follow from it. The answer is a set of
-letters, so it is checked without parsing prose; every option carries why it does or does not
-follow, and the check shows that explanation for each wrong pick or missed option. Research and
+Interpretive exercises (``Choice``, in :mod:`._choice`) ask the learner to read evidence - a
+learning curve, per-seed results, a cost table - and pick the options that follow from it. The
+answer is a set of letters, so it is checked without parsing prose; every option carries why it
+does or does not follow, and the check shows that explanation for each wrong pick or missed option. Research and
 education only.
+
+The framework's parts, one job each: :mod:`._results` (what a check found, and how it is shown),
+:mod:`._placeholder` (``____``), :mod:`._messages` (a raised error's message, cleaned),
+:mod:`._checking` (helpers a check uses on an answer) and :mod:`._choice` (interpretive
+exercises); this module holds :class:`Problem` and re-exports the names the lesson modules use.
 """
 
 from __future__ import annotations
 
 import html
-import importlib
 import inspect
-import os
 import re
 import textwrap
-import types
-from dataclasses import dataclass, field
-from pathlib import Path
+
+from ._checking import package_function_used, take_bounded
+from ._messages import _PACKAGE_DIR, _first_line, clean_message, raised_in_learner_code  # noqa: F401
+from ._placeholder import Placeholder, ____, _contains_placeholder
+from ._results import (  # noqa: F401 - the framework's names, for the lesson modules and the tests
+    _COLOURS,
+    CORRECT,
+    HISTORY,
+    INCORRECT,
+    MIME_TYPE,
+    NOT_ATTEMPTED,
+    CheckResult,
+    Incorrect,
+    NotAttempted,
+    _in_ipython,
+    _show,
+)
 
 __all__ = [
     "____",
     "Placeholder",
     "Problem",
-    "Choice",
-    "Option",
     "CheckResult",
     "package_function_used",
     "take_bounded",
@@ -75,123 +90,7 @@ __all__ = [
     "HISTORY",
 ]
 
-CORRECT = "correct"
-INCORRECT = "incorrect"
-NOT_ATTEMPTED = "not_attempted"
-MIME_TYPE = "application/vnd.cancer-course.check+json"
-HISTORY: list = []  # every CheckResult shown in this Python process, in order (for tests)
 
-
-# ---------------------------------------------------------------------------------------------
-# The placeholder
-# ---------------------------------------------------------------------------------------------
-class Placeholder:
-    """``____``: marks the places a learner fills in. A check seeing it says "not attempted"."""
-
-    _instance = None
-
-    def __new__(cls):
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "____"
-
-    __str__ = __repr__
-
-    def _refuse(self, *args, **kwargs):
-        raise TypeError("____ is a placeholder: replace it with your answer, then run the cell again.")
-
-    for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__",
-                  "__rtruediv__", "__floordiv__", "__rfloordiv__", "__pow__", "__rpow__", "__neg__",
-                  "__int__", "__float__", "__index__", "__iter__", "__len__", "__call__", "__getitem__",
-                  "__lt__", "__le__", "__gt__", "__ge__", "__bool__"):
-        locals()[_name] = _refuse
-    del _name
-
-
-____ = Placeholder()
-
-
-def _mentions_placeholder(obj, seen=None) -> bool:
-    """True when a function (or one it defines inside) still refers to the name ``____``."""
-    code = getattr(obj, "__code__", None)
-    if code is None:
-        return False
-    stack = [code]
-    while stack:
-        c = stack.pop()
-        if "____" in c.co_names or "____" in c.co_freevars:
-            return True
-        stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
-    return False
-
-
-# ---------------------------------------------------------------------------------------------
-# Results
-# ---------------------------------------------------------------------------------------------
-class Incorrect(Exception):
-    """Raised inside a check: the message says what is wrong and what to look at."""
-
-
-class NotAttempted(Exception):
-    """Raised inside a check when an answer still holds the placeholder."""
-
-
-@dataclass
-class CheckResult:
-    """What a check found: ``status`` is ``correct``, ``incorrect`` or ``not_attempted``."""
-
-    problem: str
-    status: str
-    message: str = ""
-    details: dict = field(default_factory=dict)
-
-    @property
-    def correct(self) -> bool:
-        return self.status == CORRECT
-
-    def __bool__(self) -> bool:
-        return self.correct
-
-    def line(self) -> str:
-        label = {CORRECT: "Correct", INCORRECT: "Incorrect", NOT_ATTEMPTED: "Not attempted yet"}[self.status]
-        return f"{label}: {self.message}" if self.message else label
-
-    def as_dict(self) -> dict:
-        return {"problem": self.problem, "status": self.status, "message": self.message}
-
-
-_COLOURS = {CORRECT: "#1a7f37", INCORRECT: "#cf222e", NOT_ATTEMPTED: "#9a6700"}
-
-
-def _in_ipython() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython is always there in a notebook
-        return False
-    return get_ipython() is not None
-
-
-def _show(text: str, html_text: str | None = None, payload: dict | None = None) -> None:
-    """Print ``text``; in Jupyter also as HTML and with the machine-readable payload."""
-    if _in_ipython():
-        from IPython.display import display
-
-        bundle = {"text/plain": text}
-        if html_text:
-            bundle["text/html"] = html_text
-        if payload is not None:
-            bundle[MIME_TYPE] = payload
-        display(bundle, raw=True)
-    else:
-        print(text)
-
-
-# ---------------------------------------------------------------------------------------------
-# Problems
-# ---------------------------------------------------------------------------------------------
 class Problem:
     """One exercise. Subclasses set the class attributes and write :meth:`_check`.
 
@@ -340,274 +239,6 @@ class Problem:
         if missing:
             return (____,) * len(self.names)
         return tuple(namespace[n] for n in self.names)
-
-
-# ---------------------------------------------------------------------------------------------
-# "Write it yourself": does an answer call the package's own function?
-# ---------------------------------------------------------------------------------------------
-def _resolve(dotted: str):
-    module, _, attr = dotted.rpartition(".")
-    return getattr(importlib.import_module(module), attr)
-
-
-def _code_objects(code: types.CodeType):
-    stack = [code]
-    while stack:
-        c = stack.pop()
-        yield c
-        stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
-
-
-def package_function_used(answer, targets, _depth: int = 0) -> str | None:
-    """The dotted name of the first function of ``targets`` that ``answer`` is or calls, else None.
-
-    ``answer`` counts as calling a target when it *is* the target (``f = evaluation.ece``), wraps
-    it (``functools.partial``), refers to it by a name bound to it (``from ... import f as g``),
-    names it as an attribute of a module it uses (``evaluation.youden_threshold(...)``, also with
-    the import inside the function), or calls a function of the learner's that does (followed
-    three levels deep). This reads the names in the compiled code, not its text.
-    """
-    if not targets or answer is None:
-        return None
-    resolved = {}
-    for dotted in targets:
-        try:
-            resolved[dotted] = _resolve(dotted)
-        except (ImportError, AttributeError):  # pragma: no cover - a typo in a problem's list
-            continue
-    func = getattr(answer, "func", answer)  # functools.partial
-    for dotted, target in resolved.items():
-        if func is target or getattr(func, "__wrapped__", None) is target:
-            return dotted
-    code = getattr(func, "__code__", None)
-    if code is None:
-        return None
-    names = set()
-    for c in _code_objects(code):
-        names.update(c.co_names)
-    namespace = dict(getattr(func, "__globals__", {}))
-    for cell_name, cell in zip(code.co_freevars, getattr(func, "__closure__", None) or (), strict=False):
-        try:
-            namespace[cell_name] = cell.cell_contents
-        except ValueError:  # an empty cell
-            pass
-        names.add(cell_name)
-    for dotted, target in resolved.items():
-        module = dotted.rpartition(".")[0]
-        for name in names:
-            value = namespace.get(name)
-            if value is target or (value is not None and getattr(value, target.__name__, None) is target
-                                   and target.__name__ in names):
-                return dotted
-        if target.__name__ in names and ({module, module.rpartition(".")[2]} & names):  # imported inside it
-            return dotted
-    if _depth < 3:
-        for name in names:
-            value = namespace.get(name)
-            if (isinstance(value, types.FunctionType) and value is not func
-                    and not (value.__module__ or "").startswith(("cancer_course", "keras", "tensorflow", "numpy"))):
-                found = package_function_used(value, targets, _depth + 1)
-                if found:
-                    return found
-    return None
-
-
-# ---------------------------------------------------------------------------------------------
-# Interpretive exercises: choose the options that follow from the evidence
-# ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Option:
-    """One option of a :class:`Choice`.
-
-    ``follows``: True when the evidence supports it (a right answer includes it), False when it
-    does not (a right answer leaves it out), None when it is defensible either way (both
-    accepted). ``why``: the reason, shown when the learner's answer disagrees (and, for None, in
-    the "Correct" line).
-    """
-
-    text: str
-    follows: bool | None
-    why: str
-
-
-class Choice(Problem):
-    """Read the evidence, answer with a set of letters (or one letter when ``single``).
-
-    Subclasses set ``question``, ``options`` (``{"A": Option(...), ...}``) and may override
-    :meth:`evidence` (a string computed from the exercise's data). ``show()`` prints all three.
-    With ``single = True`` the answer is one letter; every letter whose option has ``follows``
-    True or None is accepted.
-    """
-
-    interpretive = True
-    question: str = ""
-    options: dict[str, Option] = {}
-    single: bool = False
-    scripted: bool = False  # the evidence is made up for the exercise (show() says so)
-
-    def evidence(self) -> str:
-        return ""
-
-    def show(self) -> None:
-        """Print the question, the evidence and the options."""
-        lines = [self.question]
-        if self.evidence():
-            lines += ["", self.evidence()]
-            if self.scripted:
-                lines += ["(Numbers made up for this exercise; no model was trained for it.)"]
-        lines += [""] + [f"  {key}. {opt.text}" for key, opt in self.options.items()]
-        how = ("Answer with one letter, e.g. \"A\"." if self.single
-               else "Answer with the set of letters that follow, e.g. {\"A\", \"C\"} (or set() for none).")
-        lines += ["", how]
-        text = "\n".join(lines)
-        _show(text, f"<pre>{html.escape(text)}</pre>")
-
-    def letters(self, answer) -> set[str]:
-        """The learner's answer as a set of upper-case letters (raises Incorrect when unreadable)."""
-        if isinstance(answer, str):
-            picked = {p for p in re.split(r"[\s,;/+&]+|(?<=[A-Za-z])(?=[A-Za-z])", answer.strip()) if p}
-        elif isinstance(answer, set | frozenset | list | tuple):
-            picked = set()
-            for item in answer:
-                if not isinstance(item, str):
-                    raise Incorrect(f"{item!r} in your answer is not a letter: answer with letters such as "
-                                    "{'A', 'C'}.")
-                picked.add(item.strip())
-        else:
-            raise Incorrect(f"your answer is {type(answer).__name__} ({answer!r}); answer with "
-                            + ("one letter, e.g. 'B'." if self.single else "a set of letters, e.g. {'A', 'C'}."))
-        picked = {p.upper() for p in picked}
-        unknown = sorted(picked - set(self.options))
-        if unknown:
-            raise Incorrect(f"{', '.join(unknown)} is not one of the options ({', '.join(self.options)}); "
-                            f"q{self.number}.show() lists them.")
-        return picked
-
-    def _check(self, answer):
-        picked = self.letters(answer)
-        if self.single:
-            if len(picked) != 1:
-                raise Incorrect(f"choose exactly one option (you gave {len(picked)}: "
-                                f"{', '.join(sorted(picked)) or 'none'}).")
-            (key,) = picked
-            option = self.options[key]
-            if option.follows is False:
-                raise Incorrect(f"{key} does not follow: {option.why}")
-            return f"{key}: {option.why}"
-        wrong = [k for k in sorted(picked) if self.options[k].follows is False]
-        missing = [k for k in self.options if self.options[k].follows is True and k not in picked]
-        if wrong or missing:
-            parts = [f"{k} does not follow: {self.options[k].why}" for k in wrong]
-            parts += [f"you left out {k}, which does: {self.options[k].why}" for k in missing]
-            raise Incorrect(" | ".join(parts))
-        either = [f"{k} is defensible either way ({self.options[k].why})" for k in self.options
-                  if self.options[k].follows is None]
-        chosen = ", ".join(k for k in self.options if k in picked) or "none"
-        return f"{chosen}." + (" " + " ".join(either) if either else "")
-
-    def right_answers(self) -> list[set[str]]:
-        """Every accepted answer (for tests and the solution notebook)."""
-        if self.single:
-            return [{k} for k, o in self.options.items() if o.follows is not False]
-        must = {k for k, o in self.options.items() if o.follows}
-        free = [k for k, o in self.options.items() if o.follows is None]
-        answers = []
-        for mask in range(2 ** len(free)):
-            answers.append(must | {k for i, k in enumerate(free) if mask >> i & 1})
-        return answers
-
-
-def format_table(header, rows) -> str:
-    """Evidence as a plain-text table: ``header`` a list of column names, ``rows`` lists of values."""
-    cells = [[str(h) for h in header]] + [[f"{v:g}" if isinstance(v, float) else str(v) for v in row]
-                                          for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    lines = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
-             for r in cells]
-    return "\n".join(lines)
-
-
-def _first_line(exc: BaseException, limit: int = 300) -> str:
-    text = " ".join(clean_message(str(exc)).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
-_PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)  # cancer_course/: the checker's code
-
-
-def clean_message(text: str) -> str:
-    """A message fit for a learner: no terminal colour codes, no checker tracebacks or file paths.
-
-    Drops Keras' "Arguments received by ..." trailer, TensorFlow's ``{{function_node ...}}`` and
-    ``[Op:...]`` tags and "Detected at node" tracebacks, and any ``File "..."`` line; a path into the
-    package becomes "(the course's code)".
-    """
-    text = _ANSI.sub("", str(text))
-    text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", text)
-    for marker in ("Arguments received by", "Detected at node", "Traceback (most recent call last)",
-                   "Call arguments received by"):
-        if marker in text:
-            text = text[: text.index(marker)]
-    text = re.sub(r"Exception encountered when calling (?:layer )?['\"]?([\w.]+?)(?:\.call\(\))?['\"]?"
-                  r"(?: \(type \w+\))?\.\s*", r"in \1: ", text)
-    text = re.sub(r"\s*\[Op:\w+\](?:\s*name:\s*\S*)?", "", text)
-    lines = [line for line in text.splitlines() if not re.match(r'\s*File "', line)]
-    text = "\n".join(lines)
-    text = re.sub(r"[^\s'\"(]*" + re.escape(_PACKAGE_DIR + os.sep) + r"[^\s'\")]*", "(the course's code)", text)
-    return text.strip()
-
-
-def raised_in_learner_code(exc: BaseException, ignore=()) -> bool:
-    """True when the traceback of ``exc`` passes through code that is neither the course's nor a library's.
-
-    ``ignore``: code objects that belong to the check wherever they are defined (a problem's ``_check``).
-    """
-    import sysconfig
-
-    library = tuple({sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")})
-    tb = exc.__traceback__
-    while tb is not None:
-        code = tb.tb_frame.f_code
-        filename = code.co_filename
-        if not (code in ignore or filename.startswith(("<frozen", _PACKAGE_DIR + os.sep) + library)
-                or "site-packages" in filename or "dist-packages" in filename):
-            return True
-        tb = tb.tb_next
-    return False
-
-
-def take_bounded(dataset, limit: int, what: str = "this dataset") -> list:
-    """The elements of a learner's ``tf.data.Dataset``, as a list, never more than ``limit`` of them.
-
-    For checks that iterate over a dataset the learner built: a dataset that never ends (``.repeat()``)
-    would make the check run forever. ``take_bounded(ds, 50)`` returns every element when there are
-    at most 50; it raises :class:`Incorrect` ("this dataset never ends: remove `.repeat()` ...") when
-    the dataset's cardinality is infinite, and ("this dataset yields more than 50 elements ...") when
-    it yields more than ``limit``. ``what`` names the dataset in the message ("one epoch of
-    make_pipeline(...)"). Pick ``limit`` well above what a right answer yields (twice is plenty).
-    """
-    import tensorflow as tf
-
-    cardinality = int(dataset.cardinality())
-    if cardinality == int(tf.data.INFINITE_CARDINALITY):
-        raise Incorrect(f"{what} never ends: remove `.repeat()` (Keras' fit repeats the dataset for each epoch; "
-                        "an epoch must end for the check, and for fit without steps_per_epoch, to move on).")
-    elements = list(dataset.take(limit + 1))
-    if len(elements) > limit:
-        raise Incorrect(f"{what} yields more than {limit} elements, far more than one pass over its source: "
-                        "if it repeats, remove `.repeat()`; one epoch reads every element once.")
-    return elements
-
-
-def _contains_placeholder(answer) -> bool:
-    if callable(answer) and _mentions_placeholder(answer):
-        return True
-    if isinstance(answer, list | tuple | set):
-        return any(a is ____ for a in answer)
-    if isinstance(answer, dict):
-        return any(v is ____ for v in answer.values()) or any(k is ____ for k in answer)
-    return False
 
 
 def _user_namespace() -> dict:

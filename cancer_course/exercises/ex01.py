@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import Choice, Incorrect, Option, Problem, register
+from ._choice import Choice, Option
+from .core import Incorrect, Problem, register
 
 LESSON = "lesson 01 (data exploration and audits; cancer_course/audit.py)"
 

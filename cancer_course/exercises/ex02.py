@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._choice import Choice, Option, format_table
 from ._keras import (
     CHANNEL_ERRORS,
     build,
@@ -22,7 +23,7 @@ from ._keras import (
     shape,
 )
 from ._numbers import expect_count
-from .core import Choice, Incorrect, Option, Problem, format_table, register
+from .core import Incorrect, Problem, register
 
 LESSON = "lesson 02 (notebooks/02_residual_blocks_and_squeeze_excitation.ipynb)"
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._choice import Choice, Option, format_table
 from ._keras import CHANNEL_ERRORS, build, expect_params, expect_shape, randomise, run
 from ._numbers import expect_count
-from .core import Choice, Incorrect, Option, Problem, format_table, register
+from .core import Incorrect, Problem, register
 
 LESSON = "lesson 04 (notebooks/04_cbam_attention.ipynb)"
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._choice import Choice, Option, format_table
 from ._keras import build, counts, expect_shape, randomise, same_function, shape
 from ._numbers import expect_count
-from .core import Choice, Incorrect, Option, Problem, format_table, register
+from .core import Incorrect, Problem, register
 
 LESSON = "lesson 05 (notebooks/05_the_full_model.ipynb)"
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._choice import Choice, Option
 from ._numbers import as_int
-from .core import Choice, Incorrect, Option, Problem, register, take_bounded
+from .core import Incorrect, Problem, register, take_bounded
 
 LESSON = "lesson 06 (input pipeline and augmentation; cancer_course/pipeline.py)"
 N_SOURCE = 20

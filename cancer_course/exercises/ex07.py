@@ -11,7 +11,8 @@ import numbers
 
 import numpy as np
 
-from .core import Choice, Incorrect, Option, Problem, register
+from ._choice import Choice, Option
+from .core import Incorrect, Problem, register
 
 LESSON = "lesson 07 (training; cancer_course/training.py)"
 VAL_AUC = [0.60, 0.70, 0.80, 0.78, 0.76, 0.75, 0.74, 0.73, 0.72, 0.71, 0.70, 0.69]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Choice, Incorrect, Option, Problem, format_table, register
+from ._choice import Choice, Option, format_table
+from .core import Incorrect, Problem, register
 
 LESSON = "lesson 08 (overfitting and class imbalance; cancer_course/experiments.py)"
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from .core import Choice, Incorrect, Option, Problem, format_table, register
+from ._choice import Choice, Option, format_table
+from .core import Incorrect, Problem, register
 
 LESSON = "lesson 09 (hyperparameter tuning; cancer_course/tuning.py)"
 STEPS = ("fit the weights", "score a trial", "early stopping", "choose the threshold", "report the final model")

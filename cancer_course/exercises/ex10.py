@@ -10,7 +10,8 @@ import numbers
 
 import numpy as np
 
-from .core import Incorrect, Problem, format_table, register
+from ._choice import format_table
+from .core import Incorrect, Problem, register
 
 LESSON = "lesson 10 (evaluation; cancer_course/evaluation.py)"
 

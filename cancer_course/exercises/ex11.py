@@ -11,7 +11,8 @@ import numbers
 
 import numpy as np
 
-from .core import Choice, Incorrect, Option, Problem, format_table, register
+from ._choice import Choice, Option, format_table
+from .core import Incorrect, Problem, register
 
 LESSON = "lesson 11 (explainability and shortcut learning; cancer_course/explain.py)"
 

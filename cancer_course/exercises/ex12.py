@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import Choice, Incorrect, Option, Problem, register
+from ._choice import Choice, Option
+from .core import Incorrect, Problem, register
 
 LESSON = "lesson 12 (inference, saving and a model card; cancer_course/inference.py, modelcard.py)"
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Choice, Incorrect, Option, Problem, format_table, register
+from ._choice import Choice, Option, format_table
+from .core import Incorrect, Problem, register
 
 LESSON = "lesson 13 (transfer learning and ablation; cancer_course/transfer.py)"
 
