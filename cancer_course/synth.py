@@ -47,10 +47,10 @@ import numpy as np
 from PIL import Image
 
 from . import config
+from .labels import CLASS_NAMES, SPLITS
 
 GENERATOR_VERSION = "synth-2"  # change it whenever the pixels change: cached datasets are then remade
-SPLITS = ("train", "validation", "test")
-CLASSES = ("benign", "malignant")  # label 0, label 1
+CLASSES = CLASS_NAMES  # label 0, label 1 (the lessons' name for labels.CLASS_NAMES)
 CONFOUNDERS = ("corner", "stain")
 DEFAULT_DIFFICULTY = 0.4
 DEFAULT_MALIGNANT_FRACTION = 0.5
