@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")  # any letter case
 FORMATS = {"PNG", "JPEG", "MPO", "BMP", "GIF", "TIFF", "WEBP"}  # Pillow's names (MPO: a multi-picture JPEG)
@@ -122,7 +122,8 @@ def read(path: str | Path, pixels: bool = True) -> tuple[ImageInfo, np.ndarray |
     path = Path(os.fsdecode(path))
     info = ImageInfo(path)
     if not path.exists():
-        info.error = "does not exist: check the path" + (" (a link to a missing file)" if path.is_symlink() else "")
+        info.error = ("does not exist: no file or folder of that name; check the path"
+                      + (" (it is a link to a missing file)" if path.is_symlink() else ""))
         return info, None
     if path.is_dir():
         info.error = "is a folder, not an image file: name the image files in it, or the folder where a command takes one"
@@ -145,14 +146,17 @@ def read(path: str | Path, pixels: bool = True) -> tuple[ImageInfo, np.ndarray |
                     return info, None
                 width, height = image.size
                 if width * height > MAX_PIXELS:
-                    info.error = (f"{width}x{height} pixels ({width * height / 1e6:.0f} megapixels) is more than "
-                                  f"the {MAX_PIXELS / 1e6:.0f} megapixels the course reads: cut it into tiles "
-                                  "or shrink it first")
+                    info.error = (f"{width}x{height} pixels ({width * height:,}) is more than the {MAX_PIXELS:,} "
+                                  "pixels an image may have (images.MAX_PIXELS): cut it into tiles or shrink it first")
                     return info, None
                 image.load()  # reading every pixel is what finds truncated files
                 rgb = _to_rgb(image)
+    except UnidentifiedImageError:
+        info.error = (f"cannot be decoded (not a {', '.join(sorted(FORMATS - {'MPO'}))} file): the file is corrupt "
+                      "or not an image; replace or delete it")
+        return info, None
     except Exception as exc:  # noqa: BLE001 - whatever the decoder raises, the file cannot be used
-        reason = str(exc) or type(exc).__name__
+        reason = str(exc).replace(repr(str(path)), "").replace(str(path), "").strip(" :") or type(exc).__name__
         info.error = f"cannot be decoded ({reason}): the file is corrupt or truncated; replace or delete it"
         return info, None
     return info, (rgb if pixels else None)
