@@ -32,16 +32,34 @@ def label_of(name_or_label) -> int:
     raise ValueError(f"{name_or_label!r} is not a class of the course: use 0/1 or {' / '.join(CLASS_NAMES)}")
 
 
+def _class_key(key) -> int:
+    """A class's label from a count's key: a class name, or any integer label (the course's are 0 and 1)."""
+    if isinstance(key, str):
+        return label_of(key)
+    if int(key) != key or int(key) < 0:
+        raise ValueError(f"{key!r} is not a class label: use 0, 1, ... or {' / '.join(CLASS_NAMES)}")
+    return int(key)
+
+
 def class_counts(counts_or_labels: Mapping | Iterable) -> dict[int, int]:
-    """``{0: n_benign, 1: n_malignant}`` from counts (keyed by label or class name) or from a list of labels."""
+    """``{0: n_benign, 1: n_malignant}`` from counts (keyed by label or class name) or from a list of labels.
+
+    Both course classes are always present (with 0 when absent); any other integer label is kept.
+    """
     counts = dict.fromkeys(range(len(CLASS_NAMES)), 0)
     if isinstance(counts_or_labels, Mapping):
         for key, n in counts_or_labels.items():
-            counts[label_of(key)] += int(n)
+            label = _class_key(key)
+            counts[label] = counts.get(label, 0) + int(n)
     else:
-        for label in counts_or_labels:
-            counts[label_of(label)] += 1
-    return counts
+        for key in counts_or_labels:
+            label = _class_key(key)
+            counts[label] = counts.get(label, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _class_name(label: int) -> str:
+    return CLASS_NAMES[label] if label < len(CLASS_NAMES) else f"class {label}"
 
 
 def balanced_class_weights(counts_or_labels: Mapping | Iterable) -> dict[int, float]:
@@ -56,15 +74,15 @@ def balanced_class_weights(counts_or_labels: Mapping | Iterable) -> dict[int, fl
     {0: 1.628, 1: 0.722}
     """
     counts = class_counts(counts_or_labels)
-    empty = [CLASS_NAMES[label] for label, n in counts.items() if n <= 0]
+    empty = [_class_name(label) for label, n in counts.items() if n <= 0]
     if empty:
         raise ValueError(
             f"Class weights need at least one image of each class, but there are no {' and no '.join(empty)} "
-            f"images (counts: {dict(zip(CLASS_NAMES, counts.values()))}): add images of that class, or train "
-            "without class weights."
+            f"images (counts: { {_class_name(c): n for c, n in counts.items()} }): add images of that class, or "
+            "train without class weights."
         )
     total = sum(counts.values())
-    return {label: round(total / (len(CLASS_NAMES) * n), 3) for label, n in counts.items()}
+    return {label: round(total / (len(counts) * n), 3) for label, n in counts.items()}
 
 
 def p_malignant(outputs) -> np.ndarray:
