@@ -1,18 +1,20 @@
-"""The course's one image decoder (Pillow through ``tf.numpy_function``) vs TensorFlow's own, on PNG tiles.
+"""The course's one image decoder vs TensorFlow's own and vs Pillow for every file, on PNG tiles.
 
     python benchmarks/image_decoder.py                  # 2,000 tiles of 96 px, 3 repeats
     python benchmarks/image_decoder.py --n 5000 --size 64 --repeats 5
 
-``cancer_course.images.decode_image`` reads every file with Pillow (so that TIFF and WebP are read
-and every command gets the same pixels) and hands the array to TensorFlow. This script measures
-what that costs where it could hurt, the ``tf.data`` input of training on PNG tiles:
+``cancer_course.images.decode_image`` reads 8-bit grey/RGB/RGBA PNGs with ``tf.io.decode_png`` and
+every other file with Pillow through ``tf.numpy_function`` (so that TIFF and WebP are read and every
+command gets the same pixels). This script measures what that costs where it could hurt, the
+``tf.data`` input of training on PNG tiles, for three decoders: TensorFlow's ``decode_image`` (the
+decoder before), the course's, and Pillow for every file (what the course would cost without its
+PNG fast path):
 
 - **pipeline**: images/s of ``map(decode) -> batch(64) -> prefetch``, parallel (AUTOTUNE), one
   pass over the files (the course caches after the first epoch, so this is the first epoch's input);
 - **epoch**: seconds of one ``model.fit`` epoch of a small CNN fed by that pipeline (uncached).
 
-Each is measured for ``tf.io.decode_image`` (the decoder before) and for the course decoder,
-alternating, median of ``--repeats``; it also checks that both give the same pixels on these PNGs.
+The decoders alternate, median of ``--repeats``; it also checks that they give the same pixels on these PNGs.
 Research and education only: not for clinical use.
 """
 
@@ -50,7 +52,12 @@ def main() -> int:
     import numpy as np
     import tensorflow as tf
 
-    from cancer_course.images import decode_image
+    from cancer_course.images import _rgb_for_tensorflow, decode_image, resize_and_scale
+
+    def pillow_decode(path, size):
+        pixels = tf.numpy_function(_rgb_for_tensorflow, [path], tf.uint8, stateful=False)
+        pixels.set_shape((None, None, 3))
+        return resize_and_scale(pixels, size)
     from cancer_course.synth import generate_dataset
 
     print(f"$ python benchmarks/image_decoder.py --n {args.n} --size {args.size} --repeats {args.repeats}")
@@ -60,8 +67,9 @@ def main() -> int:
         root = generate_dataset(Path(tmp) / "tiles", image_size=args.size, n_train=args.n, n_validation=2, n_test=2)
         paths = sorted(str(p) for p in (Path(root) / "train").rglob("*.png"))
         same = all(np.array_equal(tf_decode(p, args.size).numpy(), decode_image(p, args.size).numpy())
+                   and np.array_equal(tf_decode(p, args.size).numpy(), pillow_decode(p, args.size).numpy())
                    for p in paths[:50])
-        print(f"{len(paths)} PNG tiles of {args.size} px; same pixels from both decoders (50 checked): {same}")
+        print(f"{len(paths)} PNG tiles of {args.size} px; same pixels from the three decoders (50 checked): {same}")
         labels = np.array([int("/malignant/" in p) for p in paths], dtype=np.int32)
 
         def dataset(decode):
@@ -76,9 +84,10 @@ def main() -> int:
         model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x))
         model.compile("adam", "sparse_categorical_crossentropy")
         model.fit(dataset(tf_decode).take(2), epochs=1, verbose=0)  # trace once
-        results = {"tf.io.decode_image": {"pipeline": [], "epoch": []}, "course (Pillow)": {"pipeline": [], "epoch": []}}
+        decoders = {"tf.io.decode_image": tf_decode, "course (images.py)": decode_image, "Pillow, every file": pillow_decode}
+        results = {name: {"pipeline": [], "epoch": []} for name in decoders}
         for _ in range(args.repeats):
-            for name, decode in (("tf.io.decode_image", tf_decode), ("course (Pillow)", decode_image)):
+            for name, decode in decoders.items():
                 start = time.perf_counter()
                 for _batch in dataset(decode):
                     pass

@@ -52,7 +52,6 @@ from . import images
 from .labels import CLASS_NAMES, balanced_class_weights
 from .labels import SPLITS as SPLIT_ORDER
 
-IMAGE_EXTENSIONS = images.EXTENSIONS  # what an image is, and its verdict, come from `images`
 NEAR_THRESHOLD = 10  # bits out of 64: candidates, then confirmed on thumbnails
 NEAR_CORRELATION = 0.97  # thumbnails of true near-duplicates correlate at 0.99+
 FLAT_STD = 3.0  # grey levels: images this flat (blank, all background) are not near-matched

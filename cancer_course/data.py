@@ -45,11 +45,8 @@ from .labels import CLASS_NAMES, REQUIRED_SPLITS, SPLITS
 
 CLUTTER = {".ds_store", "thumbs.db", "desktop.ini"}
 MAX_LISTED = 12  # problems listed in one error message
-# What an image is and how it is read belongs to `images`; the names stay here for the lessons.
-IMAGE_EXTENSIONS = images.EXTENSIONS
-DECODABLE_FORMATS = images.FORMATS
-CONVERSIONS = images.CONVERSIONS
-ImageInfo = images.ImageInfo
+# What an image is and how it is read belongs to `images` (one extension list, one decoder);
+# the lessons and the widgets know these two by their names here.
 inspect_image = images.inspect
 decode_image = images.decode_image
 

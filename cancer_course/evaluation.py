@@ -40,7 +40,6 @@ from .labels import p_malignant as _p_malignant
 
 __all__ = [
     "CLASS_NAMES",
-    "IMAGE_EXTENSIONS",
     "check_course_model",
     "predict_split",
     "confusion_at",
@@ -66,7 +65,6 @@ __all__ = [
     "threshold_is_a_result",
 ]
 
-IMAGE_EXTENSIONS = images.EXTENSIONS
 _PNG_DPI = 110
 
 
@@ -674,11 +672,10 @@ def plot_error_gallery(errors: Sequence[dict], columns: int = 4, image_size: int
         axes[0, 0].text(0, 0.5, "no errors at this threshold", fontsize=10)
     for ax, entry in zip(axes.ravel(), errors):
         try:
-            with Image.open(entry["path"]) as im:
-                image = im.convert("RGB")
-                if image_size:
-                    image = image.resize((image_size, image_size))
-                ax.imshow(np.asarray(image))
+            image = Image.fromarray(images.read_rgb(entry["path"]))  # the pixels every command reads
+            if image_size:
+                image = image.resize((image_size, image_size))
+            ax.imshow(np.asarray(image))
         except (OSError, ValueError):
             ax.text(0.5, 0.5, "(no image)", ha="center", va="center")
         short = "FN" if entry["kind"] == "false negative" else "FP"

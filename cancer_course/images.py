@@ -14,12 +14,16 @@ the same verdict and the same pixels wherever it is read:
   the file holds (:data:`CONVERSIONS`: greyscale copied to R, G and B, alpha dropped, palette
   looked up, 16-bit scaled to 8 bits by ``round(v / 257)``, CMYK converted by Pillow);
 - :func:`decode_image` is the same decoder inside TensorFlow (``tf.numpy_function`` around
-  :func:`read_rgb`), then a bilinear, antialiased resize to the model's size and a scale to
-  [0, 1]: the step training, evaluation and inference share. Every command resizes an image of
+  :func:`read_rgb`; 8-bit grey, RGB and RGBA PNGs, for which TensorFlow's ``decode_png`` gives
+  the same pixels, by ``decode_png``, so that training on PNG tiles is as fast as before), then a
+  bilinear, antialiased resize to the model's size and a scale to [0, 1]: the step training,
+  evaluation and inference share. Every command resizes an image of
   another size this way (:data:`SIZE_POLICY`).
 
-Pillow decodes, so the same C libraries (libpng, libjpeg-turbo, libtiff, libwebp) give the pixels
-in every command; EXIF orientation is ignored everywhere, as TensorFlow ignores it.
+Pillow decodes everything but those PNGs, so the same C libraries (libpng, libjpeg-turbo,
+libtiff, libwebp) give the pixels in every command (``tests/test_image_path.py`` checks that
+each path gives the pixels computed from what was written); EXIF orientation is ignored
+everywhere, as TensorFlow ignores it.
 TensorFlow is imported only by :func:`decode_image` and :func:`resize_and_scale`.
 """
 
@@ -195,15 +199,44 @@ def resize_and_scale(pixels, image_size: int):
     return image
 
 
-def decode_image(path, image_size: int):
-    """Read one image file into an (image_size, image_size, 3) float32 tensor in [0, 1].
+_PNG_SIGNATURE = (137, 80, 78, 71, 13, 10, 26, 10)
+_FAST_PNG_TYPES = (0, 2, 6)  # 8-bit greyscale, RGB, RGBA: TensorFlow's decode_png gives read_rgb's pixels
 
-    :func:`read_rgb` inside TensorFlow, then :func:`resize_and_scale`. Works on a path string or a
-    string tensor, so it can be used inside ``Dataset.map``; a file that is not a usable image
-    makes the op fail (``Dataset.ignore_errors`` drops it, :func:`inspect` says why).
+
+def _fast_png(raw):
+    """Whether TensorFlow's own PNG decoder may read these bytes: an 8-bit grey, RGB or RGBA PNG within MAX_PIXELS.
+
+    For those, ``tf.io.decode_png(raw, channels=3)`` gives exactly :func:`read_rgb`'s pixels
+    (grey copied to R, G and B, alpha dropped) without a round trip through Python - the common
+    case of training on PNG tiles stays as fast as TensorFlow. Everything else goes through Pillow.
     """
     import tensorflow as tf
 
-    pixels = tf.numpy_function(_rgb_for_tensorflow, [path], tf.uint8, stateful=False)
+    head = tf.strings.substr(raw, 0, 26)  # signature, IHDR length and type, width, height, depth, colour type
+
+    def header_says_fast():
+        b = tf.cast(tf.io.decode_raw(head, tf.uint8), tf.int64)
+        width = b[16] * 2**24 + b[17] * 2**16 + b[18] * 2**8 + b[19]
+        height = b[20] * 2**24 + b[21] * 2**16 + b[22] * 2**8 + b[23]
+        return (tf.reduce_all(tf.equal(b[:8], _PNG_SIGNATURE)) & tf.reduce_all(tf.equal(b[12:16], (73, 72, 68, 82)))
+                & tf.equal(b[24], 8) & tf.reduce_any(tf.equal(b[25], _FAST_PNG_TYPES)) & (width * height <= MAX_PIXELS))
+
+    return tf.cond(tf.equal(tf.strings.length(head), 26), header_says_fast, lambda: tf.constant(False))
+
+
+def decode_image(path, image_size: int):
+    """Read one image file into an (image_size, image_size, 3) float32 tensor in [0, 1].
+
+    :func:`read_rgb`'s pixels inside TensorFlow (8-bit grey, RGB and RGBA PNGs, which TensorFlow
+    decodes to the same pixels, by ``tf.io.decode_png``; every other file through
+    ``tf.numpy_function`` around :func:`read_rgb`), then :func:`resize_and_scale`. Works on a path
+    string or a string tensor, so it can be used inside ``Dataset.map``; a file that is not a
+    usable image makes the op fail (``Dataset.ignore_errors`` drops it, :func:`inspect` says why).
+    """
+    import tensorflow as tf
+
+    raw = tf.io.read_file(path)
+    pixels = tf.cond(_fast_png(raw), lambda: tf.io.decode_png(raw, channels=3, dtype=tf.uint8),
+                     lambda: tf.numpy_function(_rgb_for_tensorflow, [path], tf.uint8, stateful=False))
     pixels.set_shape((None, None, 3))
     return resize_and_scale(pixels, image_size)
