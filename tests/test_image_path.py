@@ -262,3 +262,24 @@ def test_predict_names_a_missing_path_and_a_folder_for_what_they_are(tmp_path):
     assert images.inspect(tmp_path / "tiles").error.startswith("is a folder, not an image file")
     assert images.inspect(tmp_path / "nowhere").message == (f"{tmp_path / 'nowhere'}: does not exist: no file or "
                                                             "folder of that name; check the path")
+
+
+def test_judging_files_and_auditing_need_no_tensorflow(usable_root):
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom cancer_course import audit, images, labels\n"
+            f"report = audit.audit({str(usable_root[0])!r}, workers=1)\n"
+            "assert report.unreadable == [] and report.layout_problems == [], report\n"
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+
+
+def test_p_malignant_reads_softmax_and_sigmoid_outputs_one_way():
+    from cancer_course.labels import p_malignant
+
+    np.testing.assert_array_equal(p_malignant([[0.9, 0.1], [0.2, 0.8]]), [0.1, 0.8])
+    np.testing.assert_array_equal(p_malignant([[0.3], [0.7]]), [0.3, 0.7])
+    with pytest.raises(ValueError, match=r"\(N, 1\) or \(N, 2\) outputs; got shape \(2, 3\)"):
+        p_malignant(np.zeros((2, 3)))
