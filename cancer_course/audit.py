@@ -5,6 +5,8 @@
 - counts per split and class, the class balance and the balanced class weights
   (``n_samples / (n_classes * n_class)``, what Keras' ``class_weight`` wants);
 - image sizes, colour modes and file formats;
+- the layout problems ``train`` would refuse (nested or linked folders, a class folder spelled
+  ``Benign``, files that are not images, loose files), named as the loader names them;
 - unreadable files, with the reason;
 - exact duplicates (identical bytes): within a split, across splits (a *leak*: the model is
   tested on images it trained on) and under both labels (the same image called benign and
@@ -23,9 +25,11 @@
   see a patient it is not told about: look-alike tiles of one patient are only caught when they
   are near-duplicates.)
 
-``AuditReport.blocking`` lists what has to be fixed before training (leaks of images or
-groups across splits, copies under both labels, unreadable files, a split without one of the
-classes); ``problems`` lists those and the warnings (duplicates within a split, imbalance,
+``AuditReport.blocking`` lists what has to be fixed before training (every layout problem the
+loader refuses - :func:`cancer_course.data.check_layout`, the same check and words as ``train`` -,
+leaks of images or groups across splits, copies under both labels, unreadable files - with
+:func:`cancer_course.images.read`'s verdict, the same as every command's -, a split without one
+of the classes); ``problems`` lists those and the warnings (duplicates within a split, imbalance,
 mixed sizes).
 
 Command line: ``cancer-course audit ROOT [--groups FILE.csv] [--json]``; it exits 1 when
@@ -35,9 +39,7 @@ something blocking was found, so a script or CI job can stop on it.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import os
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -46,10 +48,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-CLASS_NAMES = ("benign", "malignant")
-SPLIT_ORDER = ("train", "validation", "test")
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
-CLUTTER = {".ds_store", "thumbs.db", "desktop.ini"}
+from . import images
+from .labels import CLASS_NAMES, balanced_class_weights
+from .labels import SPLITS as SPLIT_ORDER
+
 NEAR_THRESHOLD = 10  # bits out of 64: candidates, then confirmed on thumbnails
 NEAR_CORRELATION = 0.97  # thumbnails of true near-duplicates correlate at 0.99+
 FLAT_STD = 3.0  # grey levels: images this flat (blank, all background) are not near-matched
@@ -91,28 +93,27 @@ def correlation(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def examine_file(path: str) -> dict:
-    """Everything the audit needs from one file: byte hash, format, mode, size, perceptual hash."""
+    """Everything the audit needs from one file: byte hash, format, mode, size, perceptual hash.
+
+    The verdict and the pixels are :func:`cancer_course.images.read`'s, as in every command.
+    """
     out = {"path": path, "sha256": None, "format": None, "mode": None, "size": None, "phash": None,
            "thumb": None, "flat": False, "error": None}  # fmt: skip
     try:
         data = Path(path).read_bytes()
-    except OSError as exc:
-        out["error"] = f"cannot read the file ({exc.strerror or exc})"
+    except OSError:
+        data = b""  # the verdict below says why
+    if data:  # empty files are not duplicates of each other
+        out["sha256"] = hashlib.sha256(data).hexdigest()
+    info, rgb = images.read(path)
+    out["format"], out["mode"] = info.format, info.mode
+    out["size"] = list(info.size) if info.size else None
+    if info.error:
+        out["error"] = info.error
         return out
-    out["sha256"] = hashlib.sha256(data).hexdigest()
-    if not data:
-        out["error"] = "empty file (0 bytes)"
-        return out
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            out["format"], out["mode"], out["size"] = image.format, image.mode, list(image.size)
-            image.draft("RGB", (HASH_SIDE * 2, HASH_SIDE * 2))  # JPEG: decode at reduced size, faster
-            image.load()
-            out["thumb"] = thumbnail(image)
-            out["phash"] = perceptual_hash(out["thumb"])
-            out["flat"] = float(out["thumb"].std()) < FLAT_STD
-    except Exception as exc:  # any decoding failure means the file is unusable
-        out["error"] = f"cannot be decoded ({exc or type(exc).__name__})"
+    out["thumb"] = thumbnail(Image.fromarray(rgb))
+    out["phash"] = perceptual_hash(out["thumb"])
+    out["flat"] = float(out["thumb"].std()) < FLAT_STD
     return out
 
 
@@ -128,6 +129,7 @@ class AuditReport:
     formats: dict[str, int]
     unreadable: list[dict]  # {"path", "reason"}
     layout_notes: list[str]
+    layout_problems: list[str]  # what the loader refuses (data.check_layout): blocking
     duplicate_groups: list[dict]  # {"files": [...], "splits": [...], "labels": [...], "kind": ...}
     near_duplicates: list[dict]  # {"a", "b", "distance", "kind"}
     near_threshold: int
@@ -178,37 +180,13 @@ class AuditReport:
         return format_report(self)
 
 
-def balanced_class_weights(counts: dict[str, int]) -> dict[int, float]:
-    """``n_samples / (n_classes * n_class)`` per label: rare classes weigh more in the loss."""
-    total = sum(counts.get(c, 0) for c in CLASS_NAMES)
-    return {label: round(total / (len(CLASS_NAMES) * counts[c]), 3) if counts.get(c) else 0.0
-            for label, c in enumerate(CLASS_NAMES)}  # fmt: skip
+def _walk(root: Path) -> tuple[list[tuple[str, str, Path]], list[str], list[str]]:
+    """Every image file as (split, class, path), the layout problems and the notes: the loader's own check."""
+    from .data import check_layout
 
-
-def _walk(root: Path) -> tuple[list[tuple[str, str, Path]], list[str]]:
-    """Every file as (split, class, path) and notes on anything outside the expected layout."""
-    found, notes = [], []
-    for split_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        for class_dir in sorted(split_dir.iterdir()):
-            if not class_dir.is_dir():
-                if class_dir.name.lower() not in CLUTTER and not class_dir.name.startswith("."):
-                    notes.append(f"file outside a class folder: {class_dir}")
-                continue
-            if class_dir.name not in CLASS_NAMES:
-                notes.append(f"unexpected class folder {class_dir} (audited, but the loader will refuse it)")
-            for dirpath, dirnames, filenames in os.walk(class_dir):
-                dirnames.sort()
-                if Path(dirpath) != class_dir:
-                    notes.append(f"nested folder {dirpath} (audited, but the loader will refuse it)")
-                for name in sorted(filenames):
-                    if name.lower() in CLUTTER or name.startswith("."):
-                        continue
-                    path = Path(dirpath) / name
-                    if path.suffix.lower() not in IMAGE_EXTENSIONS:
-                        notes.append(f"not an image: {path}")
-                        continue
-                    found.append((split_dir.name, class_dir.name, path))
-    return found, notes
+    layout = check_layout(root)
+    found = [(split, CLASS_NAMES[label], path) for split, files in layout.files.items() for path, label in files]
+    return found, layout.problems, layout.notes
 
 
 def _examine_all(paths: list[str], workers: int, progress: bool) -> list[dict]:
@@ -359,19 +337,21 @@ def audit(root: str | Path, near_threshold: int = NEAR_THRESHOLD, workers: int =
     root = Path(root).expanduser()
     if not root.is_dir():
         raise DataError(f"Data folder {root} does not exist: give the folder that holds train/ and validation/.")
-    found, notes = _walk(root)
+    found, layout_problems, notes = _walk(root)
     results = _examine_all([str(p) for _, _, p in found], workers, progress)
     records = []
     for (split, label, path), r in zip(found, results):
         r.update(split=split, label=label, rel=path.relative_to(root).as_posix())
         records.append(r)
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: {c: 0 for c in CLASS_NAMES})
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(CLASS_NAMES, 0))
+    for split in {split for split, _, _ in found}:
+        counts[split]  # a split with images, listed even if all are unreadable
     for r in records:
         counts[r["split"]][r["label"]] = counts[r["split"]].get(r["label"], 0) + 1
     ok = [r for r in records if r["error"] is None]
     by_digest = defaultdict(list)
     for r in records:
-        if r["sha256"] and r["error"] != "empty file (0 bytes)":
+        if r["sha256"]:
             by_digest[r["sha256"]].append(r)
     dup_groups = []
     for members in by_digest.values():
@@ -383,16 +363,21 @@ def audit(root: str | Path, near_threshold: int = NEAR_THRESHOLD, workers: int =
         dup_groups.append({"files": [m["rel"] for m in members], "splits": splits, "labels": labels, "kind": kind})
     dup_groups.sort(key=lambda g: g["files"][0])
     train_counts = counts.get("train") or next(iter(counts.values()), {})
+    try:
+        class_weights = balanced_class_weights(train_counts)
+    except ValueError:  # a class without images: the layout problems name it
+        class_weights = {}
     order = sorted(counts, key=_split_key)
     report = AuditReport(
         root=str(root),
         counts={s: dict(counts[s]) for s in order},
-        class_weights=balanced_class_weights(train_counts),
+        class_weights=class_weights,
         sizes=dict(Counter(f"{r['size'][0]}x{r['size'][1]}" for r in ok).most_common()),
         modes=dict(Counter(r["mode"] for r in ok).most_common()),
         formats=dict(Counter(r["format"] for r in ok).most_common()),
         unreadable=[{"path": r["rel"], "reason": r["error"]} for r in records if r["error"]],
         layout_notes=notes,
+        layout_problems=layout_problems,
         duplicate_groups=dup_groups,
         near_duplicates=_near_pairs(ok, near_threshold),
         near_threshold=near_threshold,
@@ -420,6 +405,7 @@ def _blocking(report: AuditReport) -> list[str]:
     out = []
     dup = report.duplicate_summary()
     near = Counter(p["kind"] for p in report.near_duplicates)
+    out += [f"layout: {p}" for p in report.layout_problems]
     if report.unreadable:
         out.append(f"{len(report.unreadable)} unreadable file(s): replace or delete them")
     if dup["across splits"] or near["across splits"] or near["across splits, both labels"]:
@@ -465,7 +451,7 @@ def format_report(report: AuditReport, examples: int = 3) -> str:
         total = sum(per.values())
         frac = 100 * per.get("malignant", 0) / total if total else 0
         lines.append(f"  {split:<11}{per.get('benign', 0):>8}{per.get('malignant', 0):>11}{total:>8}{frac:>12.1f}%")
-    lines.append(f"Balanced class weights (from train): {report.class_weights}")
+    lines.append(f"Balanced class weights (from train): {report.class_weights or 'none (a class has no images)'}")
     fmt = lambda d: ", ".join(f"{k} ({v})" for k, v in d.items()) or "none"  # noqa: E731
     lines.append(f"Image sizes: {fmt(report.sizes)}")
     lines.append(f"Colour modes: {fmt(report.modes)}")
@@ -473,6 +459,9 @@ def format_report(report: AuditReport, examples: int = 3) -> str:
     lines.append(f"Unreadable files: {len(report.unreadable) or 'none'}")
     for u in report.unreadable[: examples * 3]:
         lines.append(f"  {u['path']}: {u['reason']}")
+    lines.append(f"Layout problems (the loader refuses these): {len(report.layout_problems) or 'none'}")
+    for problem in report.layout_problems[: examples * 3]:
+        lines.append(f"  {problem}")
     for note in report.layout_notes[: examples * 3]:
         lines.append(f"Layout: {note}")
     dup = report.duplicate_summary()

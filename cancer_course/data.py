@@ -11,12 +11,12 @@ TensorFlow, and never a file silently left out:
   makes it an error.
 - each split needs exactly the class folders ``benign`` and ``malignant``, each with images in it,
   directly (no nested folders, no loose files next to the class folders);
-- ``.png .jpg .jpeg .bmp .gif`` in any letter case are images (what TensorFlow decodes); other
-  files are errors, except system clutter (``.DS_Store``, ``Thumbs.db``, hidden files), which is
-  skipped and reported;
-- empty, truncated or corrupt images are errors;
-- greyscale, greyscale+alpha, RGBA, palette, 16-bit and CMYK images are converted to 8-bit RGB,
-  and the conversion is reported (alpha is dropped; 16-bit values are scaled to 8 bits).
+- what an image is, and how it becomes RGB pixels, is :mod:`cancer_course.images`' job (one list
+  of extensions, PNG, JPEG, BMP, GIF, TIFF and WebP, in any letter case; greyscale, alpha,
+  palette, 16-bit and CMYK converted to 8-bit RGB, the conversion reported); other files are
+  errors, except system clutter (``.DS_Store``, ``Thumbs.db``, hidden files), which is skipped
+  and reported; empty, truncated, corrupt or oversized images are errors;
+- :func:`check_layout` is the one check of the folders, shared with ``cancer-course audit``.
 
 The pieces are public so that the input pipeline can build on them: :func:`scan_folder` gives the
 list of ``(path, label)`` per split, :func:`decode_image` decodes one file.
@@ -39,67 +39,20 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from . import images
 from .cli import CourseError
+from .labels import CLASS_NAMES, REQUIRED_SPLITS, SPLITS
 
-SPLITS = ("train", "validation", "test")
-REQUIRED_SPLITS = ("train", "validation")
-CLASS_NAMES = ("benign", "malignant")  # index = label: benign 0, malignant 1
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
-DECODABLE_FORMATS = {"PNG", "JPEG", "BMP", "GIF"}  # what tf.io.decode_image reads
 CLUTTER = {".ds_store", "thumbs.db", "desktop.ini"}
 MAX_LISTED = 12  # problems listed in one error message
-
-# How each Pillow mode becomes RGB, in words for the report.
-CONVERSIONS = {
-    "L": "greyscale, copied to R, G and B",
-    "LA": "greyscale with alpha, copied to R, G and B, alpha dropped",
-    "RGBA": "RGBA, alpha channel dropped",
-    "P": "palette (indexed colour), looked up to RGB",
-    "PA": "palette with alpha, looked up to RGB, alpha dropped",
-    "1": "black-and-white (1-bit), expanded to RGB",
-    "I;16": "16-bit greyscale, scaled to 8 bits and copied to R, G and B",
-    "I;16B": "16-bit greyscale, scaled to 8 bits and copied to R, G and B",
-    "I": "32-bit greyscale, scaled to 8 bits and copied to R, G and B",
-    "CMYK": "CMYK, converted to RGB",
-}
+# What an image is and how it is read belongs to `images` (one extension list, one decoder);
+# the lessons and the widgets know these two by their names here.
+inspect_image = images.inspect
+decode_image = images.decode_image
 
 
 class DataError(CourseError, ValueError):
     """A problem with the learner's data, with a message that says where and what to do."""
-
-
-@dataclass
-class ImageInfo:
-    """What opening one image file found out."""
-
-    path: Path
-    format: str | None = None
-    mode: str | None = None
-    size: tuple[int, int] | None = None  # (width, height)
-    error: str | None = None  # why it cannot be used, or None
-
-
-def inspect_image(path: str | Path) -> ImageInfo:
-    """Open and fully decode one image with Pillow; report its format, mode, size or the error."""
-    path = Path(path)
-    info = ImageInfo(path)
-    try:
-        if path.stat().st_size == 0:
-            info.error = "empty file (0 bytes): the copy or download failed; copy it again or delete it"
-            return info
-        with Image.open(path) as image:
-            info.format, info.mode, info.size = image.format, image.mode, image.size
-            image.load()  # reading every pixel is what finds truncated files
-    except Exception as exc:  # Pillow raises many kinds; all mean "cannot use this file"
-        reason = str(exc) or type(exc).__name__
-        info.error = f"cannot be decoded ({reason}): the file is corrupt or truncated; replace or delete it"
-        return info
-    if info.format not in DECODABLE_FORMATS:
-        info.error = (
-            f"{info.format} images cannot be decoded by TensorFlow: convert it to PNG "
-            "(e.g. Image.open(p).save(p.with_suffix('.png'))) and remove the original"
-        )
-    return info
 
 
 @dataclass
@@ -111,6 +64,7 @@ class FolderScan:
     counts: dict[str, dict[str, int]]  # split -> {"benign": n, "malignant": n}
     notes: list[str] = field(default_factory=list)  # conversions and skipped clutter
     modes: dict[str, int] = field(default_factory=dict)  # Pillow mode -> number of images
+    sizes: dict[tuple[int, int], int] = field(default_factory=dict)  # (width, height) -> number of images
 
 
 def _is_clutter(path: Path) -> bool:
@@ -123,11 +77,68 @@ def _problem_report(root: Path, problems: list[str]) -> str:
     return f"{len(problems)} problem(s) in {root}:\n  - " + "\n  - ".join(shown) + more
 
 
-def scan_folder(root: str | Path, require_test: bool = False, verify: bool = True) -> FolderScan:
-    """Check the layout under `root` and open every image; raise :class:`DataError` on problems.
+def check_class_folder(folder: Path) -> tuple[list[Path], list[str], list[str]]:
+    """The image files directly in one class folder, the problems in it, and the clutter skipped.
 
-    Returns the ``(path, label)`` list of every split present. `verify=False` skips decoding
-    every image (faster, but corrupt files then surface later, inside TensorFlow).
+    A nested or linked folder, a file that is not an image, and an empty class folder are
+    problems (the loader refuses them, and so does the audit).
+    """
+    found, problems, notes = [], [], []
+    for path in sorted(folder.iterdir()):
+        if _is_clutter(path):
+            notes.append(f"skipped system file {path}")
+        elif path.is_dir():
+            kind = "linked folder" if path.is_symlink() else "nested folder"
+            problems.append(f"{kind} {path}: images must sit directly in {folder}; "
+                            "move its images up one level or remove it")
+        elif not images.is_image_name(path):
+            problems.append(f"{path}: {images.not_an_image(path)}")
+        else:
+            found.append(path)
+    if not found:
+        problems.append(f"empty class folder {folder}: put the {folder.name} images of {folder.parent.name} in it")
+    return found, problems, notes
+
+
+def check_split_folder(split_dir: Path) -> tuple[dict[str, Path], list[str], list[str]]:
+    """The class folders of one split, the problems at that level, and the clutter skipped."""
+    present, problems, notes = {}, [], []
+    for child in sorted(split_dir.iterdir()):
+        if _is_clutter(child):
+            notes.append(f"skipped system file {child}")
+        elif not child.is_dir():
+            problems.append(f"file {child} is outside a class folder: move it into benign/ or malignant/")
+        elif child.name in CLASS_NAMES:
+            present[child.name] = child
+        elif child.name.lower() in CLASS_NAMES:
+            problems.append(f"class folder {child} is spelled {child.name!r}: class folders are lower-case; "
+                            f"rename it to {child.name.lower()!r}")
+        else:
+            problems.append(
+                f"unexpected folder {child}: the course has exactly two classes, benign and malignant; "
+                "move this folder out of the dataset (or merge its images into benign/ or malignant/)"
+            )
+    spelled = {p.name.lower() for p in split_dir.iterdir() if p.is_dir()}
+    for cls in CLASS_NAMES:
+        if cls not in present and cls not in spelled:
+            problems.append(f"missing class folder {split_dir / cls}: create it and put the {cls} images in it")
+    return present, problems, notes
+
+
+@dataclass
+class Layout:
+    """What :func:`check_layout` found: the image files the loader would use, and what is wrong around them."""
+
+    files: dict[str, list[tuple[Path, int]]]  # split -> sorted [(path, label)]
+    problems: list[str]
+    notes: list[str]
+
+
+def check_layout(root: str | Path, require_test: bool = False) -> Layout:
+    """Check the folders under `root` (splits, class folders, what sits in them) without opening an image.
+
+    The one layout check: :func:`scan_folder` (train, evaluate) and ``cancer-course audit`` both
+    use it, so they refuse the same folders with the same words.
     """
     root = Path(root).expanduser()
     if not root.is_dir():
@@ -138,9 +149,6 @@ def scan_folder(root: str | Path, require_test: bool = False, verify: bool = Tru
     problems: list[str] = []
     notes: list[str] = []
     files: dict[str, list[tuple[Path, int]]] = {}
-    counts: dict[str, dict[str, int]] = {}
-    conversions: dict[str, list[Path]] = defaultdict(list)
-    modes: dict[str, int] = defaultdict(int)
     entries = {p.name: p for p in root.iterdir()}
     for split in SPLITS:
         if split not in entries or not entries[split].is_dir():
@@ -151,77 +159,52 @@ def scan_folder(root: str | Path, require_test: bool = False, verify: bool = Tru
             else:
                 notes.append(f"no test split in {root}: only train and validation are loaded")
             continue
-        split_dir = entries[split]
-        files[split], counts[split] = [], {}
-        children = sorted(split_dir.iterdir())
-        present = {c.name: c for c in children if c.is_dir()}
-        for child in children:
-            if _is_clutter(child):
-                notes.append(f"skipped system file {child}")
-            elif not child.is_dir():
-                problems.append(f"file {child} is outside a class folder: move it into benign/ or malignant/")
-            elif child.name not in CLASS_NAMES:
-                problems.append(
-                    f"unexpected folder {child}: the course has exactly two classes, benign and malignant; "
-                    "move this folder out of the dataset (or merge its images into benign/ or malignant/)"
-                )
+        present, split_problems, split_notes = check_split_folder(entries[split])
+        problems += split_problems
+        notes += split_notes
+        files[split] = []
         for label, cls in enumerate(CLASS_NAMES):  # fixed order: benign 0, malignant 1
-            if cls not in present:
-                problems.append(f"missing class folder {split_dir / cls}: create it and put the {cls} images in it")
-                continue
-            found = []
-            for path in sorted(present[cls].iterdir()):
-                if _is_clutter(path):
-                    notes.append(f"skipped system file {path}")
-                elif path.is_dir():
-                    problems.append(
-                        f"nested folder {path}: images must sit directly in {present[cls]}; "
-                        "move its images up one level or remove it"
-                    )
-                elif path.suffix.lower() not in IMAGE_EXTENSIONS:
-                    problems.append(
-                        f"not an image: {path} (images end in {', '.join(IMAGE_EXTENSIONS)}): "
-                        "move it out of the dataset"
-                    )
-                else:
-                    found.append(path)
-            if not found:
-                problems.append(f"empty class folder {present[cls]}: put the {cls} images of {split} in it")
-            for path in found:
-                if verify:
-                    info = inspect_image(path)
-                    if info.error:
-                        problems.append(f"{path}: {info.error}")
-                        continue
-                    modes[info.mode] += 1
-                    if info.mode != "RGB":
-                        conversions[info.mode].append(path)
-                files[split].append((path, label))
-            counts[split][cls] = sum(1 for _, lab in files[split] if lab == label)
+            if cls in present:
+                found, class_problems, class_notes = check_class_folder(present[cls])
+                problems += class_problems
+                notes += class_notes
+                files[split] += [(path, label) for path in found]
+    return Layout(files, problems, notes)
+
+
+def scan_folder(root: str | Path, require_test: bool = False, verify: bool = True) -> FolderScan:
+    """Check the layout under `root` and open every image; raise :class:`DataError` on problems.
+
+    Returns the ``(path, label)`` list of every split present. `verify=False` skips decoding
+    every image (faster, but corrupt files then surface later, inside TensorFlow).
+    """
+    root = Path(root).expanduser()
+    layout = check_layout(root, require_test=require_test)
+    problems, notes = list(layout.problems), list(layout.notes)
+    files: dict[str, list[tuple[Path, int]]] = {}
+    counts: dict[str, dict[str, int]] = {}
+    conversions: dict[str, list[Path]] = defaultdict(list)
+    modes: dict[str, int] = defaultdict(int)
+    sizes: dict[tuple[int, int], int] = defaultdict(int)
+    for split, found in layout.files.items():
+        files[split] = []
+        for path, label in found:
+            if verify:
+                info = images.inspect(path)
+                if info.error:
+                    problems.append(info.message)
+                    continue
+                modes[info.mode] += 1
+                sizes[info.size] += 1
+                if info.conversion:
+                    conversions[info.mode].append(path)
+            files[split].append((path, label))
+        counts[split] = {cls: sum(1 for _, lab in files[split] if lab == label) for label, cls in enumerate(CLASS_NAMES)}
     if problems:
         raise DataError(_problem_report(root, problems))
     for mode, paths in sorted(conversions.items()):
-        what = CONVERSIONS.get(mode, f"mode {mode}, converted to RGB")
-        notes.append(f"converted {len(paths)} image(s) to RGB - {what} (e.g. {paths[0]})")
-    return FolderScan(root, files, counts, notes, dict(modes))
-
-
-def decode_image(path, image_size: int):
-    """Read one image file into an (image_size, image_size, 3) float32 tensor in [0, 1].
-
-    TensorFlow decodes PNG, JPEG, BMP and GIF (first frame) and gives three channels whatever the
-    file holds (greyscale is copied, alpha dropped, 16-bit scaled to 8); then the image is resized
-    (bilinear, antialiased) and divided by 255. Works on a path string or a string tensor, so it
-    can be used inside ``Dataset.map``.
-    """
-    import tensorflow as tf
-
-    raw = tf.io.read_file(path)
-    image = tf.io.decode_image(raw, channels=3, dtype=tf.uint8, expand_animations=False)
-    image = tf.image.resize(image, (image_size, image_size), antialias=True)
-    image = tf.clip_by_value(image / 255.0, 0.0, 1.0)
-    image.set_shape((image_size, image_size, 3))
-    return image
+        notes.append(f"converted {len(paths)} image(s) to RGB - {images.CONVERSIONS.get(mode, mode)} (e.g. {paths[0]})")
+    return FolderScan(root, files, counts, notes, dict(modes), dict(sizes))
 
 
 def make_dataset(files: list[tuple[Path, int]], image_size: int, batch_size: int | None = None,

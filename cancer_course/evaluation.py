@@ -33,11 +33,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from . import DISCLAIMER
+from . import DISCLAIMER, images
+from .labels import CLASS_NAMES as FOLDERS  # ROOT/<split>/<folder>
+from .labels import DISPLAY_NAMES as CLASS_NAMES  # label 0, label 1, as reports print them
+from .labels import p_malignant as _p_malignant
 
 __all__ = [
     "CLASS_NAMES",
-    "IMAGE_EXTENSIONS",
     "check_course_model",
     "predict_split",
     "confusion_at",
@@ -63,9 +65,6 @@ __all__ = [
     "threshold_is_a_result",
 ]
 
-CLASS_NAMES = ("Benign", "Malignant")  # label 0, label 1
-FOLDERS = ("benign", "malignant")  # ROOT/<split>/<folder>
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")  # what TensorFlow decodes
 _PNG_DPI = 110
 
 
@@ -109,7 +108,7 @@ def _list_split(root: Path, split: str) -> tuple[list[Path], list[int]]:
     paths, labels = [], []
     for label, folder in enumerate(FOLDERS):
         class_dir = split_dir / folder
-        files = sorted(p for p in class_dir.glob("*") if p.suffix.lower() in IMAGE_EXTENSIONS) if class_dir.is_dir() else []
+        files = sorted(p for p in class_dir.glob("*") if images.is_image_name(p)) if class_dir.is_dir() else []
         paths += files
         labels += [label] * len(files)
     return paths, labels
@@ -122,29 +121,13 @@ def _split_files(root: Path, split: str) -> tuple[list[Path], list[int]]:
     here, not deep inside TensorFlow); it refuses an empty class folder, so a one-class split is
     listed directly and left for :func:`evaluate` to explain.
     """
+    from .data import SPLITS, scan_folder
+
     paths, labels = _list_split(root, split)
-    try:
-        from .data import SPLITS, scan_folder
-    except ImportError:  # pragma: no cover - data.py is part of the package
-        return paths, labels
     if split not in SPLITS or len(set(labels)) < 2:
         return paths, labels
     files = scan_folder(root, require_test=(split == "test")).files[split]
     return [Path(path) for path, _ in files], [int(label) for _, label in files]
-
-
-def _image_sizes(paths: Sequence[Path]) -> dict[tuple[int, int], int]:
-    """How many files have each (width, height); reads only the image headers."""
-    from PIL import Image, UnidentifiedImageError
-
-    sizes: dict[tuple[int, int], int] = {}
-    for path in paths:
-        try:
-            with Image.open(path) as im:
-                sizes[im.size] = sizes.get(im.size, 0) + 1
-        except (UnidentifiedImageError, OSError) as exc:
-            raise ValueError(f"{path} is not a readable image ({exc}); remove it or replace it with a PNG/JPEG.") from exc
-    return sizes
 
 
 def check_course_model(model_or_path):
@@ -168,24 +151,9 @@ def _model_size(model) -> int:
     return int(model.input_shape[1])
 
 
-def _check_image_size(model, sizes: dict[tuple[int, int], int], where: str) -> None:
-    """Images must have the model's input size (or the caller asks to resize them)."""
-    want = (int(model.input_shape[2]), int(model.input_shape[1]))
-    other = {size: n for size, n in sizes.items() if size != want}
-    if other:
-        found = ", ".join(f"{n} of {w}x{h}" for (w, h), n in sorted(other.items(), key=lambda kv: -kv[1]))
-        raise ValueError(
-            f"The images in {where} do not match the model: the model takes {want[0]}x{want[1]} pixels but "
-            f"found {found}. Evaluate with the model trained for this image size, regenerate the data at "
-            f"{want[0]} pixels (e.g. `cancer-course synth OUT --image-size {want[0]}`), or pass resize=True "
-            "(--resize) to resize every image as the training pipeline does."
-        )
-
-
 def _probabilities(model, images) -> np.ndarray:
-    """p(malignant) for a batch, from a 2-way softmax (column 1) or a 1-unit sigmoid."""
-    out = np.asarray(model.predict(images, verbose=0), dtype=np.float64)
-    return out[:, 1] if out.shape[-1] == 2 else out[:, 0]
+    """p(malignant) for a batch, from a 2-way softmax (column 1) or a 1-unit sigmoid (:func:`labels.p_malignant`)."""
+    return _p_malignant(model.predict(images, verbose=0))
 
 
 def _labels_from_batch(y) -> np.ndarray:
@@ -200,14 +168,14 @@ def _predict_dataset(model, dataset) -> tuple[np.ndarray, np.ndarray, list[str]]
     """Predictions over a ``tf.data.Dataset`` of batched ``(images, labels)``."""
     want = tuple(int(v) for v in model.input_shape[1:3])
     ys, ps = [], []
-    for images, labels in dataset:
-        got = tuple(int(v) for v in images.shape[1:3])
+    for batch, labels in dataset:
+        got = tuple(int(v) for v in batch.shape[1:3])
         if got != want:
             raise ValueError(
-                f"The dataset's images are {got[1]}x{got[0]} pixels but the model takes {want[1]}x{want[0]}: "
+                f"The dataset's batch are {got[1]}x{got[0]} pixels but the model takes {want[1]}x{want[0]}: "
                 f"build the dataset with image_size={want[0]} (pipeline.from_files(..., image_size={want[0]}))."
             )
-        ps.append(_probabilities(model, images))
+        ps.append(_probabilities(model, batch))
         ys.append(_labels_from_batch(labels))
     if not ys:
         raise ValueError("The dataset is empty: nothing to evaluate.")
@@ -239,16 +207,18 @@ def _predict_files(model, paths: Sequence[str], batch_size: int) -> tuple[np.nda
     return p, seconds
 
 
-def _predict_split(model, root: Path, split: str, batch_size: int, resize: bool):
-    """``(y_true, p_malignant, paths, seconds)`` for the images of ``ROOT/<split>``."""
+def _predict_split(model, root: Path, split: str, batch_size: int, resize: bool = True):
+    """``(y_true, p_malignant, paths, seconds)`` for the images of ``ROOT/<split>``.
+
+    Images of another size are resized to the model's input as training does (``resize`` is
+    ignored, kept for old callers: every command has this one policy, :data:`images.SIZE_POLICY`).
+    """
     paths, labels = _split_files(root, split)
     if not paths:
         raise ValueError(
             f"{root / split} holds no images: put PNG/JPEG files in {root / split}/benign and "
             f"{root / split}/malignant."
         )
-    if not resize:
-        _check_image_size(model, _image_sizes(paths), f"{root / split}")
     names = [str(path) for path in paths]
     p, seconds = _predict_files(model, names, batch_size)
     return np.asarray(labels, dtype=int), p, names, seconds
@@ -260,8 +230,8 @@ def predict_split(model, dataset_or_root, split: str = "test", batch_size: int =
 
     ``dataset_or_root`` is a dataset folder (``ROOT/<split>/{benign,malignant}/*``) or a batched
     ``tf.data.Dataset`` of ``(images, labels)`` (then ``split`` is ignored and the paths are
-    ``dataset[i]``). ``model`` is a Keras model or a ``.keras`` path. Images whose size differs
-    from the model's input raise ValueError unless ``resize=True``. A folder's images are
+    ``dataset[i]``). ``model`` is a Keras model or a ``.keras`` path. A folder's images of another
+    size are resized to the model's input, as training does (``resize`` is ignored). They are
     streamed as ``cancer-course predict`` streams them (one batch in memory at a time).
     """
     model = check_course_model(model)
@@ -702,11 +672,10 @@ def plot_error_gallery(errors: Sequence[dict], columns: int = 4, image_size: int
         axes[0, 0].text(0, 0.5, "no errors at this threshold", fontsize=10)
     for ax, entry in zip(axes.ravel(), errors):
         try:
-            with Image.open(entry["path"]) as im:
-                image = im.convert("RGB")
-                if image_size:
-                    image = image.resize((image_size, image_size))
-                ax.imshow(np.asarray(image))
+            image = Image.fromarray(images.read_rgb(entry["path"]))  # the pixels every command reads
+            if image_size:
+                image = image.resize((image_size, image_size))
+            ax.imshow(np.asarray(image))
         except (OSError, ValueError):
             ax.text(0.5, 0.5, "(no image)", ha="center", va="center")
         short = "FN" if entry["kind"] == "false negative" else "FP"
@@ -782,8 +751,9 @@ def evaluate(model, root, split: str = "test", out_dir="results/evaluation", *, 
     (``result["at_prevalence"]``), from the split's sensitivity and specificity. Writes to ``out_dir``: ``confusion_matrix.png``
     (0.5), ``confusion_matrix_chosen.png``, ``roc.png``, ``precision_recall.png``,
     ``reliability.png``, ``error_gallery.png``, ``predictions.csv`` and ``evaluation.json``
-    (or ``json_path``). Raises ValueError for a one-class split, images of the wrong size
-    (unless ``resize``), or a file that is not a course model.
+    (or ``json_path``). Images of another size are resized to the model's input, as training
+    does (``resize`` is ignored, kept for old callers). Raises ValueError for a one-class split,
+    or a file that is not a course model.
     """
     model = check_course_model(model)
     root, out = Path(root), Path(out_dir)

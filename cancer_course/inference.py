@@ -1,7 +1,8 @@
 """Inference: load a course model and predict images (``cancer-course predict``, lesson 12).
 
 Every image gets a result or an error that names it; one bad file never stops the others.
-Images are read by :func:`cancer_course.data.decode_image`, the decoder training uses, in
+Images are read by :func:`cancer_course.images.decode_image`, the decoder training uses (an
+image of another size is resized to the model's input, as in training), in
 batches through ``tf.data`` (parallel decoding, prefetching), and results come out batch by
 batch (:func:`iter_predictions`), so memory stays flat however many images there are: a slide's
 tens of thousands of tiles cost what one batch costs. ``cancer-course predict`` writes each
@@ -26,7 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-LABELS = ("Benign", "Malignant")
+from . import images
+from .labels import DISPLAY_NAMES as LABELS
+from .labels import p_malignant
+
 BATCH_SIZE = 64  # images per model call: large enough to amortise the call, small enough for any laptop
 COLUMNS = ("path", "label", "probability_malignant", "error")  # the CSV header of `cancer-course predict`
 PREFETCH = 2  # batches decoded ahead: a fixed number, so that memory cannot creep up over a long run
@@ -77,54 +81,33 @@ def load_course_model(path):
 
 
 # ---------------------------------------------------------------- one image
-def _tf_message(exc: Exception) -> str:
-    """TensorFlow's own words from an op error, without its ``{{function_node ...}}`` and ``[Op:...]``."""
-    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    text = text.split("}}", 1)[-1].split("[Op:", 1)[0].strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+def why_unreadable(path, image_size: int | None = None) -> str | None:
+    """Why ``path`` is not a usable image (:func:`cancer_course.images.inspect`'s verdict, naming it), or None.
 
-
-def why_unreadable(path, image_size: int = 8) -> str | None:
-    """Why :func:`cancer_course.data.decode_image` cannot read ``path`` (a sentence that names it), or None."""
-    from .data import decode_image
-
-    path = Path(path)
-    if not path.is_file():
-        return f"{path} does not exist" if not path.exists() else f"{path} is not a file"
-    if path.stat().st_size == 0:
-        return f"{path} is empty (0 bytes): the copy or download failed"
-    try:
-        decode_image(str(path), image_size)
-    except Exception as exc:  # noqa: BLE001 - whatever the decoder raises, the file cannot be used
-        return f"{path} is not a readable image ({_tf_message(exc)}); use PNG, JPEG, BMP or GIF files"
-    return None
+    ``image_size`` is accepted for old callers; the verdict does not depend on it.
+    """
+    return images.inspect(path).message
 
 
 def read_image(path, image_size: int) -> np.ndarray:
     """One image file as a float32 (image_size, image_size, 3) array in [0, 1], read as training reads it.
 
-    The decoder is :func:`cancer_course.data.decode_image` (the training pipeline's); a file it
-    cannot read raises FileNotFoundError or ValueError with the reason.
+    :func:`cancer_course.images.read_rgb` then :func:`cancer_course.images.resize_and_scale`, the
+    two steps of the training decoder; a missing file raises FileNotFoundError, any other unusable
+    file ValueError, both with the reason.
     """
-    from .data import decode_image
-
-    try:
-        return decode_image(str(path), image_size).numpy()
-    except Exception:  # noqa: BLE001 - explained below, in the learner's words
-        problem = why_unreadable(path, image_size) or f"{path} could not be decoded"
-        raise (FileNotFoundError if "does not exist" in problem else ValueError)(problem) from None
+    return images.resize_and_scale(images.read_rgb(path), image_size).numpy()
 
 
 def probability_malignant(model, batch) -> np.ndarray:
     """p(malignant) for a batch of images (or a batched ``tf.data.Dataset``): column 1 of a 2-way softmax,
-    or the sigmoid's one column."""
+    or the sigmoid's one column (:func:`cancer_course.labels.p_malignant`)."""
     import tensorflow as tf
 
     if isinstance(batch, tf.data.Dataset):
-        out = np.asarray(model.predict(batch, verbose=0), dtype=np.float64)
-    else:  # one model call, without predict()'s per-call set-up: what streaming many batches needs
-        out = np.asarray(model.predict_on_batch(batch), dtype=np.float64)
-    return out[:, 1] if out.shape[-1] == 2 else out[:, 0]
+        return p_malignant(model.predict(batch, verbose=0))
+    # one model call, without predict()'s per-call set-up: what streaming many batches needs
+    return p_malignant(model.predict_on_batch(batch))
 
 
 # ---------------------------------------------------------------- many images, streamed
@@ -144,10 +127,8 @@ def _decoded_batches(paths: list[str], image_size: int, batch_size: int):
     """
     import tensorflow as tf
 
-    from .data import decode_image
-
     ds = tf.data.Dataset.from_tensor_slices((np.arange(len(paths), dtype=np.int64), paths))
-    ds = ds.map(lambda i, p: (i, decode_image(p, image_size)), num_parallel_calls=tf.data.AUTOTUNE,
+    ds = ds.map(lambda i, p: (i, images.decode_image(p, image_size)), num_parallel_calls=tf.data.AUTOTUNE,
                 deterministic=True)
     return ds.ignore_errors().batch(batch_size).prefetch(PREFETCH)
 
@@ -163,12 +144,12 @@ def iter_probabilities(model, paths, batch_size: int = BATCH_SIZE) -> Iterator[t
     if not paths:
         return
     size, batch_size, full = _model_image_size(model), int(batch_size), False
-    for indices, images in _decoded_batches(paths, size, batch_size):
-        n = int(images.shape[0])
+    for indices, batch in _decoded_batches(paths, size, batch_size):
+        n = int(batch.shape[0])
         if full and n < batch_size:  # the last batch, padded: a new batch shape would retrace the model (seconds)
-            images = tf.concat([images, tf.zeros((batch_size - n, *images.shape[1:]), images.dtype)], axis=0)
+            batch = tf.concat([batch, tf.zeros((batch_size - n, *batch.shape[1:]), batch.dtype)], axis=0)
         full = full or n == batch_size
-        yield indices.numpy(), probability_malignant(model, images)[:n]
+        yield indices.numpy(), probability_malignant(model, batch)[:n]
 
 
 def iter_predictions(model, paths: Iterable, threshold: float = 0.5,
@@ -181,14 +162,14 @@ def iter_predictions(model, paths: Iterable, threshold: float = 0.5,
     """
     items = [p if isinstance(p, Prediction) else Prediction(path=str(p)) for p in paths]
     todo = [i for i, item in enumerate(items) if item.error is None]
-    size = _model_image_size(model)
+    _model_image_size(model)  # a model of another kind is refused before any file is read
     done = 0  # items[:done] have been yielded (and let go: memory does not grow with the count)
 
     def up_to(stop: int) -> list[Prediction]:
         out = []
         for item in items[done:stop]:
             if item.error is None and item.label is None:  # the decoder dropped it: say why
-                item.error = why_unreadable(item.path, size) or f"{item.path} could not be decoded"
+                item.error = why_unreadable(item.path) or f"{item.path} could not be decoded"
             out.append(item)
         return out
 
@@ -214,10 +195,8 @@ def predict_images(model, paths, threshold: float = 0.5, batch_size: int = BATCH
 
 # ---------------------------------------------------------------- what the command line names
 def _images_in(folder: Path, recursive: bool) -> list[Path]:
-    from .data import IMAGE_EXTENSIONS
-
     candidates = folder.rglob("*") if recursive else folder.iterdir()
-    return sorted(p for p in candidates if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
+    return sorted(p for p in candidates if images.is_image_name(p) and not p.is_dir()
                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
@@ -225,14 +204,12 @@ def expand_inputs(inputs: Iterable[str], recursive: bool = False) -> Iterator[st
     """The image files that files, folders and glob patterns name, in order (folders and patterns sorted).
 
     A file is taken as given (a file that is no image gets its error when it is decoded); a
-    folder gives its image files (``.png .jpg .jpeg .bmp .gif``, hidden files skipped; with
+    folder gives its image files (:data:`cancer_course.images.EXTENSIONS`, hidden files skipped; with
     ``recursive`` its subfolders' too); a pattern (``*``, ``?``, ``[...]``; ``**`` with
     ``recursive``) gives the image files it matches. An argument that names nothing is
     yielded as a :class:`Prediction` with an error.
     """
     import glob
-
-    from .data import IMAGE_EXTENSIONS
 
     for arg in map(str, inputs):
         path = Path(arg)
@@ -240,13 +217,13 @@ def expand_inputs(inputs: Iterable[str], recursive: bool = False) -> Iterator[st
             files = _images_in(path, recursive)
             if not files:
                 more = "" if recursive else "; pass --recursive to look in its subfolders"
-                yield Prediction(arg, error=f"{arg} is a folder with no images ({' '.join(IMAGE_EXTENSIONS)}) in it{more}")
+                yield Prediction(arg, error=f"{arg} is a folder with no images ({' '.join(images.EXTENSIONS)}) in it{more}")
             yield from map(str, files)
         elif path.exists() or not any(c in arg for c in "*?["):
             yield arg
         else:
             matches = sorted(Path(m) for m in glob.glob(arg, recursive=recursive))
-            files = [m for m in matches if m.is_file() and m.suffix.lower() in IMAGE_EXTENSIONS]
+            files = [m for m in matches if not m.is_dir() and images.is_image_name(m)]
             files += [f for m in matches if m.is_dir() for f in _images_in(m, recursive)]
             if not files:
                 yield Prediction(arg, error=f"no image file matches {arg!r} (quote the pattern so the shell "

@@ -46,11 +46,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from . import config
+from . import config, images
+from .labels import CLASS_NAMES, SPLITS
 
 GENERATOR_VERSION = "synth-2"  # change it whenever the pixels change: cached datasets are then remade
-SPLITS = ("train", "validation", "test")
-CLASSES = ("benign", "malignant")  # label 0, label 1
+CLASSES = CLASS_NAMES  # label 0, label 1 (the lessons' name for labels.CLASS_NAMES)
 CONFOUNDERS = ("corner", "stain")
 DEFAULT_DIFFICULTY = 0.4
 DEFAULT_MALIGNANT_FRACTION = 0.5
@@ -752,9 +752,11 @@ def _copy_bar(n: int, desc: str, progress: bool | None):
 
 
 def _resized_rgb(path: Path, image_size: int) -> np.ndarray:
-    """Any image file as a uint8 RGB array of `image_size` x `image_size` (the copies' reader)."""
-    with Image.open(path) as img:
-        return np.asarray(img.convert("RGB").resize((image_size, image_size), Image.BILINEAR))
+    """Any image file as a uint8 RGB array of `image_size` x `image_size` (the copies' reader).
+
+    The pixels are :func:`cancer_course.images.read_rgb`'s, the ones every command reads.
+    """
+    return np.asarray(Image.fromarray(images.read_rgb(path)).resize((image_size, image_size), Image.BILINEAR))
 
 
 def confounded_copy(root: str | Path, kind: str, image_size: int, dest: str | Path | None = None,

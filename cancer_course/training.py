@@ -19,30 +19,15 @@ import contextlib
 import json
 import math
 import os
-from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import keras
 
+from . import labels
 
 # ---------------------------------------------------------------- class balance
-def balanced_class_weights(counts_or_labels: Mapping[int, int] | Iterable[int]) -> dict[int, float]:
-    """``n_samples / (n_classes * n_class)`` for each class, as Keras' ``class_weight`` wants.
-
-    >>> balanced_class_weights({0: 400, 1: 900})
-    {0: 1.625, 1: 0.722}
-    """
-    if isinstance(counts_or_labels, Mapping):
-        counts = {int(k): int(v) for k, v in counts_or_labels.items()}
-    else:
-        counts = {}
-        for label in counts_or_labels:
-            counts[int(label)] = counts.get(int(label), 0) + 1
-    empty = [k for k, v in counts.items() if v <= 0]
-    if not counts or empty:
-        raise ValueError(f"Class weights need at least one image of every class; empty: {empty or 'all'}")
-    total, k = sum(counts.values()), len(counts)
-    return {c: round(total / (k * n), 3) for c, n in sorted(counts.items())}
+# One definition, in the TensorFlow-free `labels` module; the name stays here for the lessons.
+balanced_class_weights = labels.balanced_class_weights
 
 
 # ---------------------------------------------------------------- loss and metrics

@@ -165,8 +165,11 @@ def test_a_split_without_a_class_blocks(tmp_path):
     shutil.rmtree(root / "test" / "malignant")
     (root / "test" / "malignant").mkdir()
     report = audit.audit(root, workers=1)
-    assert report.blocking == ["test has no malignant images: AUC, sensitivity or specificity are undefined there; "
+    assert report.blocking == [f"layout: empty class folder {root / 'test' / 'malignant'}: put the malignant images "
+                               "of test in it",
+                               "test has no malignant images: AUC, sensitivity or specificity are undefined there; "
                                "add images of that class"]
+    assert not any("imbalanced" in p for p in report.problems)
 
 
 def _patient_set(tmp_path):

@@ -123,7 +123,7 @@ def test_system_clutter_is_skipped_and_reported(tmp_path):
         ("zero.png", b"", "empty file (0 bytes)"),
         ("corrupt.jpg", b"this is not a jpeg at all", "cannot be decoded"),
         ("truncated.png", "truncate", "cannot be decoded"),
-        ("scan.tif", "tiff", "cannot be decoded by TensorFlow"),
+        ("scan.png", "ppm", "holds a PPM image, which the course does not read: convert it to PNG"),
     ],
 )
 def test_unusable_images_are_named_with_the_reason(tmp_path, name, content, reason):
@@ -133,9 +133,8 @@ def test_unusable_images_are_named_with_the_reason(tmp_path, name, content, reas
         buffer = io.BytesIO()
         Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(buffer, "PNG")
         bad.write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
-    elif content == "tiff":
-        bad = bad.with_suffix(".png")  # a TIFF named .png: content, not the name, decides
-        _save(bad, fmt="TIFF")
+    elif content == "ppm":  # a PPM named .png: content, not the name, decides
+        _save(bad, fmt="PPM")
     else:
         bad.write_bytes(content)
     message = _problem(root, reason)

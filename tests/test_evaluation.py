@@ -256,12 +256,15 @@ def test_one_class_split_names_split_and_counts(model, tmp_path):
         ev.evaluate(model, root, "test", tmp_path / "out")
 
 
-def test_image_size_mismatch_says_both_sizes_and_the_fix(model, tmp_path):
+def test_images_of_another_size_are_resized_as_training_does(model, tmp_path):
+    from cancer_course.images import read_rgb, resize_and_scale
+
     root = make_root(tmp_path / "data", size=40)
-    with pytest.raises(ValueError, match=r"takes 32x32 pixels but found 12 of 40x40.*--resize"):
-        ev.predict_split(model, root, "test")
-    y, p, _ = ev.predict_split(model, root, "test", resize=True)
+    y, p, paths = ev.predict_split(model, root, "test")  # one policy in every command: resize, never refuse
     assert p.shape == (12,)
+    np.testing.assert_array_equal(ev.predict_split(model, root, "test", resize=True)[1], p)
+    resized = np.stack([resize_and_scale(read_rgb(path), 32).numpy() for path in paths])
+    np.testing.assert_allclose(ev._probabilities(model, resized), p, atol=1e-6)
 
 
 def test_not_a_course_model(tmp_path, data_root):

@@ -73,7 +73,7 @@ def test_folders_patterns_and_files_in_order_with_error_rows(tmp_path, model_pat
     bright, dark = by_name[str(tmp_path / "a/2.jpg")], by_name[str(tmp_path / "a/1.png")]
     assert bright[1] == "Malignant" and float(bright[2]) > 0.99  # p = sigmoid(12 * grey level)
     assert float(dark[2]) == 0.5
-    for name, why in ((tmp_path / "a/broken.png", "not a readable image"), (tmp_path / "missing.png", "does not exist"),
+    for name, why in ((tmp_path / "a/broken.png", "cannot be decoded"), (tmp_path / "missing.png", "does not exist"),
                       (tmp_path / "none_*.png", "no image file matches")):
         row = by_name[str(name)]
         assert row[1:3] == ["", ""] and str(name) in row[3] and why in row[3], row
@@ -181,9 +181,9 @@ def test_read_image_is_the_training_decoder_and_names_bad_files(tmp_path):
     Image.fromarray(np.arange(16 * 16 * 3, dtype="uint8").reshape(16, 16, 3)).save(good)
     np.testing.assert_array_equal(inference.read_image(good, 8), decode_image(str(good), 8).numpy())
     (tmp_path / "bad.png").write_bytes(b"no")
-    with pytest.raises(ValueError, match="bad.png is not a readable image"):
+    with pytest.raises(ValueError, match="bad.png: cannot be decoded"):
         inference.read_image(tmp_path / "bad.png", 8)
-    with pytest.raises(FileNotFoundError, match="gone.png does not exist"):
+    with pytest.raises(FileNotFoundError, match="gone.png: does not exist"):
         inference.read_image(tmp_path / "gone.png", 8)
 
 

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from sklearn.metrics import roc_auc_score
 
-from cancer_course import pipeline, training
+from cancer_course import audit, pipeline, training
 from cancer_course.inference import load_course_model, predict_images
 
 
@@ -43,8 +43,11 @@ def image_files(tmp_path_factory):
 def test_balanced_class_weights_match_the_formula():
     assert training.balanced_class_weights({0: 400, 1: 900}) == {0: 1.625, 1: 0.722}
     assert training.balanced_class_weights([0, 1, 1, 1]) == {0: 2.0, 1: 0.667}
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(ValueError, match="there are no benign images"):
         training.balanced_class_weights({0: 0, 1: 5})
+    with pytest.raises(ValueError, match="there are no malignant images"):
+        training.balanced_class_weights([0, 0, 0])  # a class that never appears is empty too
+    assert training.balanced_class_weights is audit.balanced_class_weights  # one definition
 
 
 def test_loss_and_metrics_match_the_output():
