@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import ipywidgets as widgets
-import numpy as np
 from matplotlib.figure import Figure
 
 from .explorer import _SLIDER_STYLE, Explorer, _slider, _table
@@ -23,7 +22,7 @@ class DatasetIndex:
     audited: bool = False
 
     def paths(self, split: str, cls: str) -> list[Path]:
-        from ..data import CLASS_NAMES
+        from ..labels import CLASS_NAMES
 
         if split not in self.files:
             raise ValueError(f"{self.root} has no {split!r} split (it has {', '.join(self.files)}).")
@@ -74,9 +73,8 @@ def dataset_entry(index: DatasetIndex | str | Path, split: str, cls: str, positi
     ``duplicates`` (the audit's findings for this file), ``duplicate_status`` (one line) and
     ``image`` (RGB uint8 array, None when unreadable).
     """
-    from PIL import Image
-
-    from ..data import CLASS_NAMES, inspect_image
+    from ..images import read
+    from ..labels import CLASS_NAMES
 
     if not isinstance(index, DatasetIndex):
         index = dataset_index(index)
@@ -89,11 +87,7 @@ def dataset_entry(index: DatasetIndex | str | Path, split: str, cls: str, positi
     rel = path.relative_to(index.root).as_posix()
     if not path.exists():
         raise FileNotFoundError(f"{path} no longer exists (was the folder deleted?): browse a folder that is still there.")
-    info = inspect_image(path)
-    image = None
-    if info.error is None:
-        with Image.open(path) as im:
-            image = np.asarray(im.convert("RGB"))
+    info, image = read(path)  # the verdict and the pixels every command gets for this file
     findings = index.duplicates.get(rel, [])
     if not index.audited:
         status = "not audited"
@@ -140,7 +134,7 @@ def dataset_browser(root: str | Path, split: str = "train", cls: str = "benign",
 
     ``report`` as in :func:`dataset_index` (True audits the folder once, on creation).
     """
-    from ..data import CLASS_NAMES
+    from ..labels import CLASS_NAMES
 
     index = dataset_index(root, report=report)
     splits = list(index.files)

@@ -9,6 +9,7 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..labels import CLASS_NAMES
 from .explorer import _SLIDER_STYLE, Explorer, _as_float_image, _slider, _table
 
 
@@ -21,14 +22,13 @@ def grad_cam_view(model, image, layer_name: str | None = None, class_index: int 
     (:func:`cancer_course.explain.overlay`), ``layer`` and ``class_index`` (1 explains malignant).
     """
     from ..explain import grad_cam, last_conv_layer_name, overlay
-    from ..inference import LABELS
+    from ..labels import DISPLAY_NAMES, p_malignant
 
     x = _as_float_image(image)
-    out = np.asarray(model(x[None], training=False), dtype=np.float64)
-    p = float(out[0, 1] if out.shape[-1] == 2 else out[0, 0])
+    p = float(p_malignant(np.asarray(model(x[None], training=False)))[0])
     layer = layer_name or last_conv_layer_name(model)
     heatmap = grad_cam(model, x, layer_name=layer, class_index=class_index)
-    return {"p_malignant": p, "prediction": LABELS[int(p >= threshold)], "threshold": float(threshold),
+    return {"p_malignant": p, "prediction": DISPLAY_NAMES[int(p >= threshold)], "threshold": float(threshold),
             "heatmap": heatmap, "overlay": overlay(x, heatmap, alpha=alpha), "image": x, "layer": layer,
             "class_index": int(class_index)}  # fmt: skip
 
@@ -37,7 +37,7 @@ def grad_cam_figure(view: dict, title: str | None = None) -> Figure:
     """The image, the heatmap and the overlay side by side."""
     fig = Figure(figsize=(7.2, 2.9))
     axes = fig.subplots(1, 3)
-    what = "malignant" if view["class_index"] == 1 else "benign"
+    what = CLASS_NAMES[view["class_index"]]
     for ax, picture, name in ((axes[0], view["image"], "image"), (axes[1], view["heatmap"], f"Grad-CAM ({what})"),
                               (axes[2], view["overlay"], "overlay")):  # fmt: skip
         ax.imshow(picture, cmap="magma" if picture.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
@@ -93,7 +93,7 @@ def grad_cam_viewer(model, images, labels: Sequence[int] | None = None, names: S
         view = dict(cache[key], overlay=overlay(batch[values["image"]], cache[key]["heatmap"], alpha=values["alpha"]))
         rows = [("model", name), ("image", names[values["image"]] if names else values["image"])]
         if labels is not None:
-            rows.append(("true label", ("benign", "malignant")[int(labels[values["image"]])]))
+            rows.append(("true label", CLASS_NAMES[int(labels[values["image"]])]))
         rows += [("p(malignant)", f"{view['p_malignant']:.3f}"),
                  ("prediction", f"{view['prediction']} (threshold {threshold:g})"), ("layer", view["layer"])]  # fmt: skip
         return view, grad_cam_figure(view), _table(rows)

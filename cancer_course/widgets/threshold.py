@@ -32,14 +32,14 @@ def threshold_view(y_true, p_malignant, threshold: float = 0.5, roc: dict | None
 
 def threshold_figure(view: dict) -> Figure:
     """Three panels: the scores of each class with the threshold, the confusion matrix, the ROC point."""
-    from ..evaluation import CLASS_NAMES
+    from ..labels import CLASS_NAMES, DISPLAY_NAMES
 
     y, p, t, conf = view["y"], view["p"], view["threshold"], view["confusion"]
     fig = Figure(figsize=(11.5, 3.3))
     ax_hist, ax_cm, ax_roc = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.3, 1, 1]})
     bins = np.linspace(0, 1, 21)
-    ax_hist.hist(p[y == 0], bins=bins, alpha=0.6, label="benign")
-    ax_hist.hist(p[y == 1], bins=bins, alpha=0.6, label="malignant")
+    ax_hist.hist(p[y == 0], bins=bins, alpha=0.6, label=CLASS_NAMES[0])
+    ax_hist.hist(p[y == 1], bins=bins, alpha=0.6, label=CLASS_NAMES[1])
     ax_hist.axvline(t, color="black", ls="--", lw=1.2, label=f"threshold {t:.2f}")
     ax_hist.set(xlabel="p(malignant)", ylabel="images", title="scores; Malignant when p >= threshold")
     ax_hist.legend(fontsize=7)
@@ -51,7 +51,7 @@ def threshold_figure(view: dict) -> Figure:
             rate = conf["rates"][r][c]
             ax_cm.text(c, r, f"{names[r][c]} {matrix[r, c]}\n{_fmt(rate, 2)} of row", ha="center", va="center",
                        fontsize=9, color="white" if matrix[r, c] > matrix.max() / 2 else "black")
-    ax_cm.set(xticks=[0, 1], yticks=[0, 1], xticklabels=CLASS_NAMES, yticklabels=CLASS_NAMES,
+    ax_cm.set(xticks=[0, 1], yticks=[0, 1], xticklabels=DISPLAY_NAMES, yticklabels=DISPLAY_NAMES,
               xlabel="predicted", ylabel="true", title="confusion matrix")
     roc = view["roc"]
     ax_roc.plot(roc["fpr"], roc["tpr"], lw=2, label=f"AUC {roc['auc']:.3f}")
