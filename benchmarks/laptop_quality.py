@@ -41,7 +41,7 @@ def run(seed: int) -> dict:
     from cancer_course.data import load_splits
     from cancer_course.inference import load_course_model, probability_malignant
     from cancer_course.synth import ensure_dataset
-    from cancer_course.training import train_command
+    from cancer_course.commands.train import train_command
 
     root = ensure_dataset("laptop")
     with tempfile.TemporaryDirectory() as tmp:

@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .cli import CourseError
+from .errors import DataError
 
 SPLITS = ("train", "validation", "test")
 REQUIRED_SPLITS = ("train", "validation")
@@ -62,10 +62,6 @@ CONVERSIONS = {
     "I": "32-bit greyscale, scaled to 8 bits and copied to R, G and B",
     "CMYK": "CMYK, converted to RGB",
 }
-
-
-class DataError(CourseError, ValueError):
-    """A problem with the learner's data, with a message that says where and what to do."""
 
 
 @dataclass

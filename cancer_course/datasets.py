@@ -51,7 +51,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import DataError, from_label_folders, from_medmnist_npz
+from .data import from_label_folders, from_medmnist_npz
+from .errors import DataError, DownloadError
 
 __all__ = [
     "BREASTMNIST_URLS",
@@ -108,10 +109,6 @@ H5PY_HELP = (
     "run  pip install h5py  (on Colab it is already there), then call fetch_pcam again."
 )
 CHUNK = 1 << 20  # 1 MiB per read while downloading or unpacking
-
-
-class DownloadError(DataError, OSError):
-    """A download failed; the message names the URL and says what to do."""
 
 
 # ----------------------------------------------------------------------------- downloading

@@ -21,6 +21,7 @@ import pkgutil
 import re
 import sys
 
+from ..errors import CourseError
 from .core import CheckResult, Placeholder, Problem, ____  # noqa: F401
 
 __all__ = ["____", "CheckResult", "Problem", "Placeholder", "lesson_modules", "problems"]
@@ -45,7 +46,6 @@ def problems(lesson: str | None = None) -> list[Problem]:
 def _cmd(args) -> int:
     from pathlib import Path
 
-    from ..cli import CourseError
 
     if args.action == "grade":  # runs the notebooks in kernels of their own: TensorFlow is not needed here
         from . import grade
