@@ -41,10 +41,12 @@ def train_command(args) -> dict:
     the chief writes the model, checkpoints, log, plots and ``logs/run.json``; the others write
     to a temporary folder that is deleted at the end, and resume from the chief's checkpoint.
     """
-    # TensorFlow and Keras are imported here, not at the top, so that `cancer-course --help` and
-    # `train --help` answer at once (tests/test_import_graph.py's AVOID_TENSORFLOW lists them).
+    # Imported here, not at the top, so that `cancer-course --help` and `train --help` answer at
+    # once: pipeline and training import TensorFlow (tests/test_import_graph.py's AVOID_TENSORFLOW
+    # lists them), data, diagnosis and plots bring NumPy, Pillow and matplotlib.
     from .. import pipeline, plots
     from ..data import load_splits
+    from ..diagnosis import predict_probabilities
     from ..training import (
         StepCounter,
         balanced_class_weights,
@@ -80,7 +82,7 @@ def train_command(args) -> dict:
     if args.dataset_path:
         root = Path(args.dataset_path)
     else:
-        from ..synth import ensure_dataset
+        from ..synth import ensure_dataset  # NumPy and Pillow, as above
 
         root = ensure_dataset(args.profile or "laptop", progress=chief)
         print(f"Training on the embedded dataset in {root}")
@@ -142,8 +144,6 @@ def train_command(args) -> dict:
                    "train_images": len(splits.files("train")[0]), "mixed_precision": bool(args.mixed_precision),
                    "jit_compile": jit, "init": str(args.init) if getattr(args, "init", None) else None}
         if chief:
-            from ..diagnosis import predict_probabilities  # TensorFlow, as above
-
             # (not under multiworker: a prediction on the chief alone would wait for the other workers)
             warning = None if multiworker else learning_warning(*predict_probabilities(model, val_ds))
             summary["warning"] = warning
