@@ -25,6 +25,7 @@ from pathlib import Path
 import keras
 
 from . import distribute
+from .errors import TrainingError
 
 
 # ---------------------------------------------------------------- class balance
@@ -184,6 +185,42 @@ def last_path(save_path: Path) -> Path:
     return Path(save_path).with_name(Path(save_path).stem + ".last.keras")
 
 
+def non_finite(logs: Mapping | None, keys: tuple[str, ...] = ("loss", "val_loss")) -> str | None:
+    """The first of ``keys`` whose value in ``logs`` is NaN or infinite (None when all are finite)."""
+    for key in keys:
+        value = (logs or {}).get(key)
+        if value is not None and not math.isfinite(float(keras.ops.convert_to_numpy(value))):
+            return key
+    return None
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stop training at the first batch whose loss is NaN or infinite, and remember where.
+
+    Keras' own ``TerminateOnNaN`` stops too, but says only "Batch N: Invalid loss"; this one keeps
+    the epoch, batch and value for :func:`fit`'s message. :class:`AtomicCheckpoint` saves nothing
+    for that epoch, so the files of the last good epoch stay.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.epoch, self.where = 0, None  # where: (epoch, batch, value), 0-based
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.where is None and non_finite(logs, ("loss",)):
+            self.where = (self.epoch, batch, float(keras.ops.convert_to_numpy(logs["loss"])))
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        key = non_finite(logs)
+        if self.where is None and key:  # e.g. a finite training loss but a NaN validation loss
+            self.where = (epoch, None, float(keras.ops.convert_to_numpy(logs[key])))
+            self.model.stop_training = True
+
+
 class AtomicCheckpoint(keras.callbacks.Callback):
     """Save the best model (by ``monitor``) to ``save_path`` and the latest epoch for ``--resume``.
 
@@ -210,6 +247,8 @@ class AtomicCheckpoint(keras.callbacks.Callback):
         value = logs.get(self.monitor)
         if value is None:
             raise KeyError(f"AtomicCheckpoint monitors {self.monitor!r} but the logs only have {sorted(logs)}")
+        if non_finite(logs):  # the weights are broken: keep the files of the last good epoch
+            return
         if self._better(float(value)):
             self.best = float(value)
             _atomic_save(self.model, self.save_path)
@@ -232,7 +271,7 @@ def make_callbacks(save_path, log_path, *, learning_rate: float = 1e-3, decay_ra
     last weights - what an experiment's baseline needs. ``save_path=None`` writes no checkpoint
     (nothing to resume; an experiment that scores the model in memory saves that time).
     """
-    callbacks = []
+    callbacks = [StopOnNonFiniteLoss()]  # first: it sees a NaN before any other callback acts on it
     if reduce_on_plateau:
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
                                                            patience=max(1, patience // 3), min_lr=1e-6))
@@ -316,7 +355,25 @@ def fit(model: keras.Model, train_ds, val_ds, *, epochs: int, save_path, log_pat
     history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
                         class_weight=class_weight, callbacks=callbacks, verbose=verbose,
                         shuffle=False)  # tf.data pipelines shuffle themselves
+    guard = next((c for c in callbacks if isinstance(c, StopOnNonFiniteLoss)), None)
+    if guard is not None and guard.where is not None:
+        raise TrainingError(_non_finite_message(guard.where, save_path, learning_rate))
     return model, history
+
+
+def _non_finite_message(where: tuple, save_path: Path | None, learning_rate: float | None) -> str:
+    epoch, batch, value = where
+    at = f"epoch {epoch + 1}" + (f", batch {batch + 1}" if batch is not None else " (validation)")
+    state = read_state(save_path) if save_path is not None else None
+    if state:
+        kept = (f"The last good model is kept: {save_path} (the best epoch) and {last_path(save_path)} "
+                f"(epoch {state['epoch']}); --resume continues from there.")
+    else:
+        kept = "No epoch had finished, so no model was saved."
+    lower = f" (e.g. {learning_rate / 10:g} instead of {learning_rate:g})" if learning_rate else ""
+    return (f"Training stopped at {at}: the loss became {value} instead of a finite number, so the weights are no "
+            f"longer usable. {kept} Try a lower learning rate{lower} (--learning-rate), and check the data for "
+            "broken images or wrong labels (cancer-course audit ROOT).")
 
 
 # ---------------------------------------------------------------- devices and training length
