@@ -88,21 +88,19 @@ def metrics_for(output: str) -> list:
 
 
 def compile_model(model: keras.Model, learning_rate: float = 1e-3, label_smoothing: float = 0.0,
-                  focal: bool = False, run_eagerly: bool | None = None,
+                  focal: bool = False, run_eagerly: bool = False,
                   jit_compile: bool | str = "auto") -> keras.Model:
     """Adam at ``learning_rate`` with the loss and metrics that match the model's output.
 
-    ``run_eagerly=None`` follows the profile the model was built from (``from_profile``): the
-    ``smoke`` profile skips graph tracing, which costs more than its whole training run.
-    ``jit_compile=True`` compiles each training step with XLA (``--jit``), which needs the graph,
-    so it overrides the profile's eager mode; ``"auto"`` is Keras' choice (XLA on a GPU when every
+    ``run_eagerly=profile.run_eagerly`` is what the lessons pass: the ``smoke`` profile skips
+    graph tracing, which costs more than its whole training run. ``jit_compile=True`` compiles
+    each training step with XLA (``--jit``), which needs the graph, so it overrides eager mode; ``"auto"`` is Keras' choice (XLA on a GPU when every
     layer supports it). A model built under mixed precision (:func:`precision`) gets its Adam
     wrapped in ``LossScaleOptimizer``, which scales the loss so small float16 gradients do not
     underflow to 0 (saved with the model, so a resumed run keeps it).
     """
     kind = output_kind(model)
-    if run_eagerly is None:
-        run_eagerly = bool(getattr(model, "course_run_eagerly", False)) and jit_compile is not True
+    run_eagerly = bool(run_eagerly) and jit_compile is not True
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
     if is_mixed(model):
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
@@ -155,8 +153,6 @@ def float32_output(model: keras.Model) -> keras.Model:
 
     rebuilt = keras.models.clone_model(model, clone_function=clone)
     rebuilt.set_weights(model.get_weights())
-    if hasattr(model, "course_run_eagerly"):
-        rebuilt.course_run_eagerly = model.course_run_eagerly
     return rebuilt
 
 

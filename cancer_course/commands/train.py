@@ -124,7 +124,7 @@ def train_command(args) -> dict:
                 if args.mixed_precision:
                     model = float32_output(model)
                 compile_model(model, learning_rate=args.learning_rate, jit_compile=True if args.jit else "auto",
-                              run_eagerly=False if multiworker else None)  # collectives need the graph
+                              run_eagerly=bool(profile and profile.run_eagerly) and not multiworker)  # collectives need the graph
             start = time.perf_counter()
             model, history = fit(model, train_ds, val_ds, epochs=epochs, save_path=target.path(save_path),
                                  log_path=target.path(log_path), class_weight=weights, resume=args.resume,
