@@ -39,8 +39,8 @@ def run(seed: int) -> dict:
 
     from cancer_course import pipeline
     from cancer_course.commands.train import train_command
-    from cancer_course.data import load_splits
     from cancer_course.inference import load_course_model, probability_malignant
+    from cancer_course.pipeline import load_splits
     from cancer_course.synth import ensure_dataset
 
     root = ensure_dataset("laptop")

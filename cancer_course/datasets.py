@@ -8,7 +8,7 @@ For a learner on their own machine or on Colab::
     root = fetch_pcam("data/pcam", n_train=20_000, n_validation=3_000)   # see the sizes below
 
 Both return a folder ``ROOT/{train,validation[,test]}/{benign,malignant}/*`` that
-:func:`cancer_course.data.load_splits` (and every lesson, through ``--dataset-path`` or the
+:func:`cancer_course.pipeline.load_splits` (and every lesson, through ``--dataset-path`` or the
 notebooks' data parameter) reads.
 
 - **BreastMNIST** (MedMNIST v2, breast ultrasound, 28x28 greyscale, CC BY 4.0): the official

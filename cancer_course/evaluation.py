@@ -34,6 +34,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from . import DISCLAIMER
+from .data import SPLITS, scan_folder
 
 __all__ = [
     "CLASS_NAMES",
@@ -123,10 +124,6 @@ def _split_files(root: Path, split: str) -> tuple[list[Path], list[int]]:
     listed directly and left for :func:`evaluate` to explain.
     """
     paths, labels = _list_split(root, split)
-    try:
-        from .data import SPLITS, scan_folder
-    except ImportError:  # pragma: no cover - data.py is part of the package
-        return paths, labels
     if split not in SPLITS or len(set(labels)) < 2:
         return paths, labels
     files = scan_folder(root, require_test=(split == "test")).files[split]

@@ -709,7 +709,7 @@ def dataset_root(profile: str | None = None, dataset_path: str | Path | None = N
     """The dataset a lesson reads: ``$CANCER_COURSE_DATASET``, then `dataset_path`, then the embedded one.
 
     A folder given either way must exist (the layout itself is checked by
-    :func:`cancer_course.data.load_splits`, which names every problem it finds). With neither,
+    :func:`cancer_course.pipeline.load_splits`, which names every problem it finds). With neither,
     the embedded dataset of the profile is generated once and reused (:func:`ensure_dataset`).
     """
     chosen = os.environ.get(config.ENV_DATASET) or dataset_path

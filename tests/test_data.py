@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cancer_course import data
+from cancer_course import data, pipeline
 
 
 def _save(path, mode="RGB", size=(12, 12), fmt=None, value=None):
@@ -41,7 +41,7 @@ def _problem(root, match):
 
 def test_good_folder_loads_with_benign_0_and_malignant_1(tmp_path):
     root = _make_root(tmp_path)
-    splits = data.load_splits(root, image_size=8, batch_size=4, verbose=False)
+    splits = pipeline.load_splits(root, image_size=8, batch_size=4, verbose=False)
     assert splits.class_names == ("benign", "malignant")
     assert splits.counts == {s: {"benign": 2, "malignant": 2} for s in ("train", "validation", "test")}
     images, labels = next(iter(splits.test))
@@ -63,7 +63,7 @@ def test_test_split_is_optional_unless_required(tmp_path):
     root = _make_root(tmp_path, splits=("train", "validation"))
     scan = data.scan_folder(root)
     assert "test" not in scan.files and any("no test split" in n for n in scan.notes)
-    assert data.load_splits(root, image_size=8, verbose=False).test is None
+    assert pipeline.load_splits(root, image_size=8, verbose=False).test is None
     with pytest.raises(data.DataError, match="missing split folder .*test"):
         data.scan_folder(root, require_test=True)
 
@@ -147,7 +147,7 @@ def test_unusable_images_are_named_with_the_reason(tmp_path, name, content, reas
 def test_other_colour_modes_are_converted_and_reported(tmp_path, mode, words):
     root = _make_root(tmp_path)
     _save(root / "train" / "benign" / "odd.png", mode=mode)
-    splits = data.load_splits(root, image_size=8, verbose=False)
+    splits = pipeline.load_splits(root, image_size=8, verbose=False)
     assert any(words in n and "converted 1 image(s) to RGB" in n for n in splits.notes), splits.notes
     images = [x for x, _ in splits.train]
     assert all(x.shape == (8, 8, 3) for x in images) and len(images) == 5
@@ -213,7 +213,7 @@ def test_label_folder_adapter_with_and_without_splits(tmp_path):
 
 
 def test_real_pcam_folder_loads(shared_data):
-    splits = data.load_splits(shared_data / "pcam", image_size=32, batch_size=64, verify=False, verbose=False)
+    splits = pipeline.load_splits(shared_data / "pcam", image_size=32, batch_size=64, verify=False, verbose=False)
     assert splits.counts["train"] == {"benign": 10000, "malignant": 10000}
     assert splits.test is None
     images, labels = next(iter(splits.validation))

@@ -43,9 +43,8 @@ def train_command(args) -> dict:
     """
     # Imported here, not at the top, so that `cancer-course --help` and `train --help` answer at
     # once: pipeline and training import TensorFlow (tests/test_import_graph.py's AVOID_TENSORFLOW
-    # lists them), data, diagnosis and plots bring NumPy, Pillow and matplotlib.
+    # lists them), diagnosis and plots bring NumPy and matplotlib.
     from .. import pipeline, plots
-    from ..data import load_splits
     from ..diagnosis import predict_probabilities
     from ..training import (
         StepCounter,
@@ -86,7 +85,7 @@ def train_command(args) -> dict:
 
         root = ensure_dataset(args.profile or "laptop", progress=chief)
         print(f"Training on the embedded dataset in {root}")
-    splits = load_splits(root, image_size=image_size, verbose=chief)
+    splits = pipeline.load_splits(root, image_size=image_size, verbose=chief)  # the scan; it builds no dataset
     results = Path(args.results_dir) if args.results_dir else results_dir()
     save_path = Path(args.save_path) if args.save_path else results / "models" / "best_model.keras"
     log_path = results / "logs" / "training_log.csv"
