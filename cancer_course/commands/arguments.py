@@ -24,43 +24,40 @@ def _bounds(low, high, low_open: bool = False, high_open: bool = False) -> str:
     return "a finite number"
 
 
-def whole(low: int | None = None, high: int | None = None):
-    """A whole number in ``[low, high]`` (either bound may be None)."""
+def _checked(cast, noun: str, want: str, in_range):
+    """An argparse type: ``cast`` the text, then refuse a non-finite or out-of-range value."""
 
-    def parse(text: str) -> int:
-        want = f"a whole number {_bounds(low, high)}"
+    def parse(text: str):
         try:
-            value = int(text)
+            value = cast(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number: give {want}") from None
-        if (low is not None and value < low) or (high is not None and value > high):
-            raise argparse.ArgumentTypeError(f"{value} is out of range: give {want}")
+            raise argparse.ArgumentTypeError(f"{text!r} is not {noun}: give {want}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text} is not a finite number: give {want}")
+        if not in_range(value):
+            raise argparse.ArgumentTypeError(f"{text} is out of range: give {want}")
         return value
 
-    parse.__name__ = "whole number"  # what argparse names in its own messages
+    parse.__name__ = noun  # what argparse names in its own messages
     return parse
+
+
+def whole(low: int | None = None, high: int | None = None):
+    """A whole number in ``[low, high]`` (either bound may be None)."""
+    return _checked(int, "a whole number", f"a whole number {_bounds(low, high)}",
+                    lambda v: (low is None or v >= low) and (high is None or v <= high))
 
 
 def number(low: float | None = None, high: float | None = None, *, low_open: bool = False,
            high_open: bool = False):
     """A finite number in ``[low, high]``; ``low_open``/``high_open`` exclude a bound."""
 
-    def parse(text: str) -> float:
-        want = f"a number {_bounds(low, high, low_open, high_open)}"
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number: give {want}") from None
-        if not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"{text} is not a finite number: give {want}")
-        too_low = low is not None and (value <= low if low_open else value < low)
-        too_high = high is not None and (value >= high if high_open else value > high)
-        if too_low or too_high:
-            raise argparse.ArgumentTypeError(f"{text} is out of range: give {want}")
-        return value
+    def in_range(v: float) -> bool:
+        above = low is None or (v > low if low_open else v >= low)
+        below = high is None or (v < high if high_open else v <= high)
+        return above and below
 
-    parse.__name__ = "number"
-    return parse
+    return _checked(float, "a number", f"a number {_bounds(low, high, low_open, high_open)}", in_range)
 
 
 # The arguments several commands share.
