@@ -1,7 +1,7 @@
 """Inference: load a course model and predict images (``cancer-course predict``, lesson 12).
 
 Every image gets a result or an error that names it; one bad file never stops the others.
-Images are read by :func:`cancer_course.data.decode_image`, the decoder training uses, in
+Images are read by :func:`cancer_course.pipeline.from_files`, the chain validation uses, in
 batches through ``tf.data`` (parallel decoding, prefetching), and results come out batch by
 batch (:func:`iter_predictions`), so memory stays flat however many images there are: a slide's
 tens of thousands of tiles cost what one batch costs. ``cancer-course predict`` writes each
@@ -133,19 +133,18 @@ def _model_image_size(model) -> int:
 
 
 def _decoded_batches(paths: list[str], image_size: int, batch_size: int):
-    """``(indices, images)`` batches: decoded in parallel, in order, files that fail are left out.
+    """``(images, indices)`` batches: decoded in parallel, in order, files that fail are left out.
 
-    The decoder's failures are dropped here (``ignore_errors``) so that one bad file never stops
-    the stream; the indices show which files are missing, and :func:`why_unreadable` then says why.
+    The chain is validation's (:func:`cancer_course.pipeline.from_files`: decode, resize, scale,
+    batch), with each file's index as its label. The decoder's failures are dropped
+    (``skip_unreadable``) so that one bad file never stops the stream; the indices show which files
+    are missing, and :func:`why_unreadable` then says why.
     """
-    import tensorflow as tf
+    # TensorFlow: imported only once images are predicted, so that `predict --help` stays light
+    from .pipeline import from_files
 
-    from .data import decode_image
-
-    ds = tf.data.Dataset.from_tensor_slices((np.arange(len(paths), dtype=np.int64), paths))
-    ds = ds.map(lambda i, p: (i, decode_image(p, image_size)), num_parallel_calls=tf.data.AUTOTUNE,
-                deterministic=True)
-    return ds.ignore_errors().batch(batch_size).prefetch(PREFETCH)
+    return from_files(paths, range(len(paths)), image_size, batch_size, output=None, cache=False,
+                      prefetch=PREFETCH, skip_unreadable=True)
 
 
 def iter_probabilities(model, paths, batch_size: int = BATCH_SIZE) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -159,7 +158,7 @@ def iter_probabilities(model, paths, batch_size: int = BATCH_SIZE) -> Iterator[t
     if not paths:
         return
     size, batch_size, full = _model_image_size(model), int(batch_size), False
-    for indices, images in _decoded_batches(paths, size, batch_size):
+    for images, indices in _decoded_batches(paths, size, batch_size):
         n = int(images.shape[0])
         if full and n < batch_size:  # the last batch, padded: a new batch shape would retrace the model (seconds)
             images = tf.concat([images, tf.zeros((batch_size - n, *images.shape[1:]), images.dtype)], axis=0)

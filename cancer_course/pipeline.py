@@ -262,7 +262,8 @@ def encode_labels(labels: tf.Tensor, output: str) -> tf.Tensor:
 
 def from_files(paths: Sequence[str], labels: Sequence[int], image_size: int, batch_size: int | None = 32, *,
                output: str | None = "softmax", shuffle: bool = False, augment: keras.Sequential | None = None,
-               cache: bool | str = True, prefetch: bool = True, seed: int | None = None) -> tf.data.Dataset:
+               cache: bool | str = True, prefetch: bool | int = True, seed: int | None = None,
+               skip_unreadable: bool = False) -> tf.data.Dataset:
     """Build a batched ``tf.data.Dataset`` of ``(images, labels)`` from image files.
 
     Order of the steps, and why: decode in parallel -> cache (decoded once, reused every epoch)
@@ -272,7 +273,11 @@ def from_files(paths: Sequence[str], labels: Sequence[int], image_size: int, bat
     The one builder of the course: training, validation, :func:`load_splits` and evaluation all
     build on it. Validation, test and prediction use it without ``shuffle`` and ``augment``, so
     every image goes through the same decode -> resize -> scale chain. ``batch_size=None`` gives
-    single images; ``output=None`` keeps the 0/1 labels as they are (int32).
+    single images; ``output=None`` keeps the 0/1 labels as they are (int32). Prediction
+    (:func:`cancer_course.inference.iter_probabilities`) passes the files' indices as labels and
+    ``skip_unreadable=True``: a file the decoder refuses is left out (its index is missing) instead
+    of stopping the stream. ``prefetch``: True lets tf.data choose, a number fixes the batches
+    decoded ahead.
     """
     if len(paths) != len(labels):
         raise ValueError(f"Found {len(paths)} image paths but {len(labels)} labels")
@@ -284,6 +289,8 @@ def from_files(paths: Sequence[str], labels: Sequence[int], image_size: int, bat
     if shuffle and not cache:  # nothing is cached: shuffle the file names, not a buffer of decoded images
         ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
     ds = ds.map(lambda p, y: (decode_image(p, image_size), y), num_parallel_calls=AUTOTUNE, deterministic=True)
+    if skip_unreadable:
+        ds = ds.ignore_errors()
     if cache:
         ds = ds.cache() if cache is True else ds.cache(str(cache))
     if shuffle and cache:
@@ -297,7 +304,7 @@ def from_files(paths: Sequence[str], labels: Sequence[int], image_size: int, bat
     if output is not None:
         ds = ds.map(lambda x, y: (x, encode_labels(y, output)), num_parallel_calls=AUTOTUNE)
     if prefetch:
-        ds = ds.prefetch(AUTOTUNE)
+        ds = ds.prefetch(AUTOTUNE if prefetch is True else int(prefetch))
     return ds
 
 

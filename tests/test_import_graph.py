@@ -45,6 +45,7 @@ AVOID_TENSORFLOW = [
     ("cancer_course.exercises.ex08", "cancer_course.experiments"),
     ("cancer_course.exercises.ex11", "cancer_course.explain"),
     ("cancer_course.inference", "cancer_course.blocks"),  # `predict --help` and its argument checks stay light
+    ("cancer_course.inference", "cancer_course.pipeline"),
     ("cancer_course.modelcard", "cancer_course.model"),  # a card is written from saved numbers
     ("cancer_course.widgets", "cancer_course.explain"),  # the data and metric explorers need no TensorFlow
 ]
