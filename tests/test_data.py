@@ -53,6 +53,27 @@ def test_good_folder_loads_with_benign_0_and_malignant_1(tmp_path):
     assert len(paths) == 4 and sorted(labs) == [0, 0, 1, 1]
 
 
+
+def test_load_splits_builds_a_dataset_only_when_it_is_used(tmp_path):
+    splits = pipeline.load_splits(_make_root(tmp_path), image_size=8, verbose=False)
+    splits.files("train"), splits.summary()
+    assert splits._datasets == {}  # the train command only wants the files: nothing is built for it
+    first = splits.train
+    assert splits.train is first and set(splits._datasets) == {"train"}
+    image, label = next(iter(splits.validation))  # unbatched (image, 0/1 label) pairs
+    assert image.shape == (8, 8, 3) and label.dtype.name == "int32"
+
+
+def test_one_builder_skips_unreadable_files_when_asked(tmp_path):
+    good = [str(_save(tmp_path / f"{i}.png", value=10 * i)) for i in range(3)]
+    (tmp_path / "bad.png").write_bytes(b"not a png")
+    paths = good[:1] + [str(tmp_path / "bad.png")] + good[1:]
+    kept = [int(i) for _, batch in pipeline.from_files(paths, range(4), 8, 2, output=None, cache=False,
+                                                       skip_unreadable=True) for i in batch.numpy()]
+    assert kept == [0, 2, 3]  # the bad file's index is missing, the others keep their order
+    with pytest.raises(ValueError, match="augment works on whole batches"):
+        pipeline.from_files(paths, range(4), 8, None, augment=pipeline.fast_augmentation(1.0))
+
 def test_decode_image_matches_the_file(tmp_path):
     path = _save(tmp_path / "a.png", value=51)
     image = data.decode_image(str(path), 6).numpy()
