@@ -38,10 +38,10 @@ def run(seed: int) -> dict:
     from sklearn.metrics import roc_auc_score
 
     from cancer_course import pipeline
-    from cancer_course.data import load_splits
+    from cancer_course.commands.train import train_command
     from cancer_course.inference import load_course_model, probability_malignant
+    from cancer_course.pipeline import load_splits
     from cancer_course.synth import ensure_dataset
-    from cancer_course.training import train_command
 
     root = ensure_dataset("laptop")
     with tempfile.TemporaryDirectory() as tmp:

@@ -179,8 +179,8 @@ def main(argv=None) -> int:
     quiet_import()
     import keras
 
-    from cancer_course.data import load_splits
     from cancer_course.model import build_model, count_parameters
+    from cancer_course.pipeline import load_splits
     from cancer_course.training import compile_model, set_seed
 
     recipe = dict(RECIPE)

@@ -66,8 +66,8 @@ def main(argv=None) -> int:
     import numpy as np
 
     from cancer_course import pipeline, synth, training
-    from cancer_course.data import load_splits
     from cancer_course.model import build_model, from_profile
+    from cancer_course.pipeline import load_splits
 
     size, batch = args.image_size, args.batch_size
     with tempfile.TemporaryDirectory() as tmp:

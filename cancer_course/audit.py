@@ -39,7 +39,6 @@ something blocking was found, so a script or CI job can stop on it.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -49,6 +48,7 @@ import numpy as np
 from PIL import Image
 
 from . import images
+from .errors import DataError
 from .labels import CLASS_NAMES, balanced_class_weights
 from .labels import SPLITS as SPLIT_ORDER
 
@@ -258,7 +258,6 @@ def read_groups(csv_path: str | Path) -> dict[str, str]:
     """``path -> group`` from a CSV with the columns ``path,group`` (paths relative to the dataset root)."""
     import csv
 
-    from .data import DataError
 
     csv_path = Path(csv_path).expanduser()
     try:
@@ -282,7 +281,6 @@ def read_groups(csv_path: str | Path) -> dict[str, str]:
 def manifest_groups(root: str | Path) -> tuple[dict[str, str], str] | None:
     """The patients a dataset's ``manifest.json`` records (``"patients": "patients.csv"``, a
     ``path,group`` CSV beside it), with the file's path; None when it records none."""
-    from .data import DataError
     from .synth import read_manifest
 
     name = (read_manifest(root) or {}).get("patients")
@@ -331,7 +329,6 @@ def audit(root: str | Path, near_threshold: int = NEAR_THRESHOLD, workers: int =
     """
     import time
 
-    from .data import DataError
 
     start = time.perf_counter()
     root = Path(root).expanduser()
@@ -497,40 +494,3 @@ def format_report(report: AuditReport, examples: int = 3) -> str:
     if not report.problems:
         lines.append("No problems found.")
     return "\n".join(lines)
-
-
-def _run_cli(args) -> int:
-    from .cli import CourseError
-
-    try:
-        report = audit(args.root, near_threshold=args.threshold, workers=args.workers, progress=not args.json,
-                       groups=args.groups)
-    except (ValueError, OSError) as exc:
-        raise CourseError(str(exc)) from None
-    print(json.dumps(report.as_dict(), indent=2) if args.json else report)
-    if report.blocking:
-        import sys
-
-        print(f"audit: {len(report.blocking)} problem(s) to fix before training (exit status 1)", file=sys.stderr)
-        return 1
-    return 0
-
-
-def register_cli(subparsers) -> None:
-    """Add ``cancer-course audit ROOT [--json]``."""
-    p = subparsers.add_parser(
-        "audit",
-        help="audit a dataset: counts, balance, sizes, unreadable files, duplicates and leaks",
-        description="Audit ROOT/<split>/<class>/ images: counts, class balance and weights, sizes and modes, "
-        "unreadable files, exact and near-duplicates within and across splits and labels, and patients (or "
-        "slides) in more than one split, from --groups or the patients ROOT/manifest.json records. "
-        "Exits 1 when something has to be fixed before training.",
-    )
-    p.add_argument("root", metavar="ROOT")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.add_argument("--groups", metavar="FILE.csv", help="CSV with columns path,group (path relative to ROOT; "
-                   "group: patient, slide or case id): report every group found in more than one split "
-                   "(default: the patients ROOT/manifest.json names, if any)")
-    p.add_argument("--threshold", type=int, default=NEAR_THRESHOLD, help="near-duplicate distance in bits (of 64)")
-    p.add_argument("--workers", type=int, default=2, help="processes that read the images")
-    p.set_defaults(func=_run_cli)

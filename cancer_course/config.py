@@ -18,7 +18,7 @@ other module can import it.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ENV_PROFILE = "CANCER_COURSE_PROFILE"
@@ -46,7 +46,6 @@ class Profile:
     # Run training eagerly instead of tracing a graph. Tracing the course model costs ~15 s on a
     # 2-core CPU - more than a whole smoke epoch - so smoke skips it; real training wants the graph.
     run_eagerly: bool = False
-    extra: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return asdict(self)

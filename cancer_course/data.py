@@ -1,8 +1,9 @@
-"""Load ``ROOT/{train,validation,test}/{benign,malignant}/*`` into ``tf.data`` datasets.
+"""Check ``ROOT/{train,validation,test}/{benign,malignant}/*`` and list its images (the one folder scan).
 
-One function, :func:`load_splits`, does it: benign = 0 and malignant = 1 whatever order the
-folders come in, every image decoded to RGB, resized and scaled to [0, 1]. Before TensorFlow sees a
-single file, :func:`scan_folder` checks the layout and opens every image, so a problem gives a
+:func:`scan_folder` gives every split's ``(path, label)`` list, benign = 0 and malignant = 1
+whatever order the folders come in; :func:`cancer_course.pipeline.load_splits` turns that list into
+``tf.data`` datasets (every image decoded to RGB, resized and scaled to [0, 1]). Before TensorFlow
+sees a single file, :func:`scan_folder` checks the layout and opens every image, so a problem gives a
 message that names the file or folder and says what to do - never a bare traceback from deep in
 TensorFlow, and never a file silently left out:
 
@@ -18,7 +19,7 @@ TensorFlow, and never a file silently left out:
   and reported; empty, truncated, corrupt or oversized images are errors;
 - :func:`check_layout` is the one check of the folders, shared with ``cancer-course audit``.
 
-The pieces are public so that the input pipeline can build on them: :func:`scan_folder` gives the
+The pieces are public so that the input pipeline builds on them: :func:`scan_folder` gives the
 list of ``(path, label)`` per split, :func:`decode_image` decodes one file.
 
 Adapters turn public datasets into this layout: :func:`from_medmnist_npz` (MedMNIST ``.npz``;
@@ -40,7 +41,7 @@ import numpy as np
 from PIL import Image
 
 from . import images
-from .cli import CourseError
+from .errors import DataError
 from .labels import CLASS_NAMES, REQUIRED_SPLITS, SPLITS
 
 CLUTTER = {".ds_store", "thumbs.db", "desktop.ini"}
@@ -49,10 +50,6 @@ MAX_LISTED = 12  # problems listed in one error message
 # the lessons and the widgets know these two by their names here.
 inspect_image = images.inspect
 decode_image = images.decode_image
-
-
-class DataError(CourseError, ValueError):
-    """A problem with the learner's data, with a message that says where and what to do."""
 
 
 @dataclass
@@ -205,78 +202,6 @@ def scan_folder(root: str | Path, require_test: bool = False, verify: bool = Tru
     for mode, paths in sorted(conversions.items()):
         notes.append(f"converted {len(paths)} image(s) to RGB - {images.CONVERSIONS.get(mode, mode)} (e.g. {paths[0]})")
     return FolderScan(root, files, counts, notes, dict(modes), dict(sizes))
-
-
-def make_dataset(files: list[tuple[Path, int]], image_size: int, batch_size: int | None = None,
-                 shuffle: bool = False, seed: int = 0):  # fmt: skip
-    """A ``tf.data.Dataset`` of (image, label) from a ``(path, label)`` list; labels are int32."""
-    import tensorflow as tf
-
-    paths = [str(p) for p, _ in files]
-    labels = np.array([label for _, label in files], dtype=np.int32)
-    ds = tf.data.Dataset.from_tensor_slices((paths, labels))
-    if shuffle:
-        ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.map(lambda p, y: (decode_image(p, image_size), y), num_parallel_calls=tf.data.AUTOTUNE)
-    if batch_size:
-        ds = ds.batch(batch_size)
-    return ds.prefetch(tf.data.AUTOTUNE)
-
-
-@dataclass
-class Splits:
-    """The datasets of :func:`load_splits`, with the facts a lesson prints about them."""
-
-    train: object  # tf.data.Dataset
-    validation: object
-    test: object | None  # None when the folder has no test split
-    class_names: tuple[str, str]
-    counts: dict[str, dict[str, int]]  # split -> class -> images
-    file_lists: dict[str, list[tuple[Path, int]]]  # split -> [(path, label)]
-    image_size: int
-    notes: list[str] = field(default_factory=list)
-
-    def files(self, split: str) -> tuple[list[Path], list[int]]:
-        """The split's image paths and their labels (for building another pipeline on them)."""
-        if split not in self.file_lists:
-            raise DataError(f"this dataset has no {split!r} split (it has {', '.join(self.file_lists)}).")
-        pairs = self.file_lists[split]
-        return [p for p, _ in pairs], [label for _, label in pairs]
-
-    def summary(self) -> str:
-        lines = [f"{'split':<11}{'benign':>8}{'malignant':>11}{'total':>8}"]
-        for split, per in self.counts.items():
-            lines.append(f"{split:<11}{per['benign']:>8}{per['malignant']:>11}{sum(per.values()):>8}")
-        return "\n".join(lines + [f"note: {n}" for n in self.notes])
-
-
-def load_splits(root: str | Path, image_size: int, batch_size: int | None = None, shuffle_train: bool = True,
-                seed: int = 0, require_test: bool = False, verify: bool = True, verbose: bool = True) -> Splits:  # fmt: skip
-    """Check `root` and load its splits as ``tf.data`` datasets of (image, label) pairs.
-
-    Images are RGB float32 in [0, 1] of shape (image_size, image_size, 3); labels are benign = 0,
-    malignant = 1. Only the training set is shuffled (with `seed`). With `batch_size` the
-    datasets are batched. Conversions and skipped clutter are printed when `verbose`, and kept in
-    ``Splits.notes``.
-    """
-    scan = scan_folder(root, require_test=require_test, verify=verify)
-    if verbose:
-        for note in scan.notes:
-            print(f"note: {note}")
-    datasets = {
-        split: make_dataset(files, image_size, batch_size, shuffle=(split == "train" and shuffle_train), seed=seed)
-        for split, files in scan.files.items()
-    }
-    return Splits(
-        train=datasets["train"],
-        validation=datasets["validation"],
-        test=datasets.get("test"),
-        class_names=CLASS_NAMES,
-        counts=scan.counts,
-        file_lists=scan.files,
-        image_size=image_size,
-        notes=scan.notes,
-    )
 
 
 # --------------------------------------------------------------------------------------------

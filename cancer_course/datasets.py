@@ -8,7 +8,7 @@ For a learner on their own machine or on Colab::
     root = fetch_pcam("data/pcam", n_train=20_000, n_validation=3_000)   # see the sizes below
 
 Both return a folder ``ROOT/{train,validation[,test]}/{benign,malignant}/*`` that
-:func:`cancer_course.data.load_splits` (and every lesson, through ``--dataset-path`` or the
+:func:`cancer_course.pipeline.load_splits` (and every lesson, through ``--dataset-path`` or the
 notebooks' data parameter) reads.
 
 - **BreastMNIST** (MedMNIST v2, breast ultrasound, 28x28 greyscale, CC BY 4.0): the official
@@ -51,7 +51,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import DataError, from_label_folders, from_medmnist_npz
+from .data import from_label_folders, from_medmnist_npz
+from .errors import DataError, DownloadError
 
 __all__ = [
     "BREASTMNIST_URLS",
@@ -108,10 +109,6 @@ H5PY_HELP = (
     "run  pip install h5py  (on Colab it is already there), then call fetch_pcam again."
 )
 CHUNK = 1 << 20  # 1 MiB per read while downloading or unpacking
-
-
-class DownloadError(DataError, OSError):
-    """A download failed; the message names the URL and says what to do."""
 
 
 # ----------------------------------------------------------------------------- downloading

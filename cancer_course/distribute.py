@@ -25,6 +25,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+STRATEGIES = ("default", "mirrored", "multiworker")  # train --strategy: one device, the GPUs of one machine, several machines
 TF_CONFIG_EXAMPLE = ('{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
                      '"task": {"type": "worker", "index": 0}}')
 

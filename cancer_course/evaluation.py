@@ -34,6 +34,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from . import DISCLAIMER, images
+from .data import SPLITS, scan_folder
 from .labels import CLASS_NAMES as FOLDERS  # ROOT/<split>/<folder>
 from .labels import DISPLAY_NAMES as CLASS_NAMES  # label 0, label 1, as reports print them
 from .labels import p_malignant as _p_malignant
@@ -121,8 +122,6 @@ def _split_files(root: Path, split: str) -> tuple[list[Path], list[int]]:
     here, not deep inside TensorFlow); it refuses an empty class folder, so a one-class split is
     listed directly and left for :func:`evaluate` to explain.
     """
-    from .data import SPLITS, scan_folder
-
     paths, labels = _list_split(root, split)
     if split not in SPLITS or len(set(labels)) < 2:
         return paths, labels
@@ -897,56 +896,3 @@ def headline(result: dict) -> str:
         _throughput_line(result),
     ]
     return "\n".join(line for line in lines if line)  # results from before the prevalence line have none
-
-
-# ============================================================================= command line
-def _cmd(args) -> int:
-    from .cli import CourseError
-
-    try:
-        result = evaluate(args.model, args.dataset_path, args.split, args.out, threshold=args.threshold,
-                          target_sensitivity=args.target_sensitivity, threshold_split=args.threshold_split,
-                          n_boot=args.n_boot, seed=args.seed, resize=args.resize, json_path=args.json,
-                          prevalence=args.prevalence, batch_size=args.batch_size)
-    except (OSError, ValueError) as exc:
-        raise CourseError(str(exc)) from exc
-    print(headline(result))
-    print(f"figures and predictions in {args.out}; JSON: {result['json']}")
-    if args.model_card:
-        from .modelcard import write_model_card
-
-        print(f"model card: {write_model_card(args.model_card, result)}")
-    print(DISCLAIMER)
-    return 0
-
-
-def register_cli(sub) -> None:
-    """Add ``cancer-course evaluate``."""
-    p = sub.add_parser(
-        "evaluate",
-        help="evaluate a model on a dataset split: AUC with intervals, thresholds, calibration, figures",
-        description="Print the headline metrics and write every figure and a JSON of their numbers. "
-        + DISCLAIMER,
-    )
-    p.add_argument("--model", required=True, help="a .keras model written by `cancer-course train`")
-    p.add_argument("--dataset-path", required=True, metavar="ROOT",
-                   help="a folder with ROOT/<split>/{benign,malignant}/ images")
-    p.add_argument("--split", default="test", help="which split to evaluate (default test)")
-    p.add_argument("--out", default="results/evaluation", metavar="DIR", help="where the figures go")
-    p.add_argument("--json", default=None, metavar="FILE", help="where the JSON goes (default DIR/evaluation.json)")
-    p.add_argument("--threshold", default="youden",
-                   help="the operating point besides 0.5: 'youden', 'sensitivity' (reach --target-sensitivity) "
-                   "or a number in [0, 1] (default youden)")
-    p.add_argument("--target-sensitivity", type=float, default=0.95, help="for --threshold sensitivity (default 0.95)")
-    p.add_argument("--threshold-split", default=None, metavar="SPLIT",
-                   help="choose thresholds on this split (default: validation, when the dataset has one and "
-                   "it is not the evaluated split)")
-    p.add_argument("--prevalence", type=float, default=None,
-                   help="also report PPV and NPV at this prevalence, e.g. 0.01 for screening "
-                   "(default: the evaluated split's)")
-    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the intervals (default 1000)")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
-    p.add_argument("--resize", action="store_true", help="resize images whose size differs from the model's input")
-    p.add_argument("--batch-size", type=int, default=32, help="images per model call (default 32)")
-    p.add_argument("--model-card", default=None, metavar="FILE", help="also write a Markdown model card")
-    p.set_defaults(func=_cmd)

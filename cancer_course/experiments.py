@@ -12,7 +12,7 @@ by seed: every configuration starts from the same weights for the same seed).
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +33,6 @@ class Config:
     reduce_on_plateau: bool = False  # instead of the fixed exponential decay
     early_stopping: bool = False  # patience 3, restore the best epoch's weights (False = last epoch)
     imbalance: str = "none"  # "none" | "class_weights" | "oversample" | "focal"
-    extra: dict = field(default_factory=dict)
 
 
 REMEDIES = [
@@ -218,7 +217,7 @@ def run_config(config: Config, train_files, val_files, profile, *, epochs: int, 
         if model is None:  # the first seed: compile, and create Adam's moments outside the traced step
             model = fresh
             training.compile_model(model, learning_rate, label_smoothing=config.label_smoothing,
-                                   focal=config.imbalance == "focal")
+                                   focal=config.imbalance == "focal", run_eagerly=profile.run_eagerly)
             model.optimizer.build(model.trainable_variables)
         else:
             _restart(model, fresh, learning_rate)
@@ -239,7 +238,7 @@ def run_config(config: Config, train_files, val_files, profile, *, epochs: int, 
                "epochs_run": len(h["loss"]), "seconds": round(time.perf_counter() - start, 1),
                "fit_seconds": round(seconds, 1)}
         row["auc_gap"] = row["train_auc"] - row["val_auc"]
-        row["knobs"] = {k: v for k, v in asdict(config).items() if k not in ("name", "extra") and v != getattr(
+        row["knobs"] = {k: v for k, v in asdict(config).items() if k != "name" and v != getattr(
             Config("_"), k)}
         if echo:
             echo(f"    {config.name:<26} seed {seed}: val AUC {row['val_auc']:.3f}  train AUC {row['train_auc']:.3f}"

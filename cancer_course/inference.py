@@ -1,8 +1,7 @@
 """Inference: load a course model and predict images (``cancer-course predict``, lesson 12).
 
 Every image gets a result or an error that names it; one bad file never stops the others.
-Images are read by :func:`cancer_course.images.decode_image`, the decoder training uses (an
-image of another size is resized to the model's input, as in training), in
+Images are read by :func:`cancer_course.pipeline.from_files`, the chain validation uses, in
 batches through ``tf.data`` (parallel decoding, prefetching), and results come out batch by
 batch (:func:`iter_predictions`), so memory stays flat however many images there are: a slide's
 tens of thousands of tiles cost what one batch costs. ``cancer-course predict`` writes each
@@ -14,12 +13,8 @@ Research and education only: a prediction here is not a diagnosis.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
-import os
-import sys
-import time
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -120,17 +115,18 @@ def _model_image_size(model) -> int:
 
 
 def _decoded_batches(paths: list[str], image_size: int, batch_size: int):
-    """``(indices, images)`` batches: decoded in parallel, in order, files that fail are left out.
+    """``(images, indices)`` batches: decoded in parallel, in order, files that fail are left out.
 
-    The decoder's failures are dropped here (``ignore_errors``) so that one bad file never stops
-    the stream; the indices show which files are missing, and :func:`why_unreadable` then says why.
+    The chain is validation's (:func:`cancer_course.pipeline.from_files`: decode, resize, scale,
+    batch), with each file's index as its label. The decoder's failures are dropped
+    (``skip_unreadable``) so that one bad file never stops the stream; the indices show which files
+    are missing, and :func:`why_unreadable` then says why.
     """
-    import tensorflow as tf
+    # TensorFlow: imported only once images are predicted, so that `predict --help` stays light
+    from .pipeline import from_files
 
-    ds = tf.data.Dataset.from_tensor_slices((np.arange(len(paths), dtype=np.int64), paths))
-    ds = ds.map(lambda i, p: (i, images.decode_image(p, image_size)), num_parallel_calls=tf.data.AUTOTUNE,
-                deterministic=True)
-    return ds.ignore_errors().batch(batch_size).prefetch(PREFETCH)
+    return from_files(paths, range(len(paths)), image_size, batch_size, output=None, cache=False,
+                      prefetch=PREFETCH, skip_unreadable=True)
 
 
 def iter_probabilities(model, paths, batch_size: int = BATCH_SIZE) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -144,7 +140,7 @@ def iter_probabilities(model, paths, batch_size: int = BATCH_SIZE) -> Iterator[t
     if not paths:
         return
     size, batch_size, full = _model_image_size(model), int(batch_size), False
-    for indices, batch in _decoded_batches(paths, size, batch_size):
+    for batch, indices in _decoded_batches(paths, size, batch_size):
         n = int(batch.shape[0])
         if full and n < batch_size:  # the last batch, padded: a new batch shape would retrace the model (seconds)
             batch = tf.concat([batch, tf.zeros((batch_size - n, *batch.shape[1:]), batch.dtype)], axis=0)
@@ -276,81 +272,3 @@ class ResultWriter:
         if self.fmt == "json":
             self.stream.write("\n]\n" if self.count else "]\n")
         self.stream.flush()
-
-
-def _progress(total: int):
-    """A tqdm bar on stderr when stderr is a terminal; nothing when it is piped or redirected."""
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="image", file=sys.stderr, disable=not sys.stderr.isatty(), leave=False)
-
-
-def _output_format(args) -> str:
-    from .cli import CourseError
-
-    if args.output:
-        suffix = Path(args.output).suffix.lower()
-        formats = {".csv": "csv", ".jsonl": "jsonl", ".json": "json", ".txt": "text"}
-        if suffix not in formats:
-            raise CourseError(f"--output {args.output}: name a .csv or .jsonl file (or .json, .txt)")
-        if args.json or args.format:
-            raise CourseError("--output takes its format from the file name: drop --json/--format")
-        return formats[suffix]
-    return "json" if args.json else (args.format or "text")
-
-
-def _cmd(args) -> int:
-    from .cli import CourseError
-
-    fmt = _output_format(args)
-    try:
-        model = load_course_model(args.model)
-    except (OSError, ValueError) as exc:
-        raise CourseError(str(exc)) from exc
-    if args.batch_size < 1:
-        raise CourseError(f"--batch-size must be at least 1, got {args.batch_size}")
-    items = list(expand_inputs(args.images, recursive=args.recursive))
-    try:
-        out = open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout
-    except OSError as exc:
-        raise CourseError(f"cannot write --output {args.output} ({exc.strerror}): check that its folder exists "
-                          "and is writable") from None
-    start = time.perf_counter()
-    try:
-        writer = ResultWriter(out, fmt, errors=sys.stderr)
-        with _progress(len(items)) as bar:
-            for batch in iter_predictions(model, items, threshold=args.threshold, batch_size=args.batch_size):
-                with bar.external_write_mode(file=out) if out.isatty() else contextlib.nullcontext():
-                    writer.write(batch)
-                bar.update(len(batch))
-        writer.close()
-    except BrokenPipeError:  # `cancer-course predict ... | head`: the reader has what it wanted
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-    finally:
-        if out is not sys.stdout:
-            out.close()
-    seconds = time.perf_counter() - start
-    if args.output or sys.stderr.isatty():
-        print(f"{writer.count} image(s), {writer.failed} error(s), in {seconds:.1f} s "
-              f"({writer.count / max(seconds, 1e-9):.0f} images/s)" + (f"; results in {args.output}" if args.output else ""),
-              file=sys.stderr)
-    return 1 if writer.failed else 0
-
-
-def register_cli(sub) -> None:
-    p = sub.add_parser("predict", help="predict benign/malignant for image files (research and education only)",
-                       description="Predict image files, folders (--recursive for their subfolders) and glob "
-                       "patterns, a batch at a time; each batch's results are written as soon as they exist. "
-                       "Research and education only: not a diagnosis.")
-    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files, folders or quoted glob patterns")
-    p.add_argument("--model", required=True, help="a .keras model written by `cancer-course train`")
-    p.add_argument("--threshold", type=float, default=0.5, help="probability of malignant at which to say Malignant")
-    p.add_argument("--recursive", action="store_true", help="look in the subfolders of folders (and let ** match them)")
-    p.add_argument("--output", metavar="FILE", help="write FILE.csv (header path,label,probability_malignant,error) "
-                   "or FILE.jsonl, a batch at a time; default: print to the screen")
-    p.add_argument("--format", choices=["text", "csv", "jsonl"], default=None, help="what to print without --output "
-                   "(default text: one line per image)")
-    p.add_argument("--json", action="store_true", help="print one JSON array: path, label, probability_malignant")
-    p.add_argument("--batch-size", type=int, default=BATCH_SIZE, help=f"images per model call (default {BATCH_SIZE})")
-    p.set_defaults(func=_cmd)

@@ -244,7 +244,6 @@ def from_profile(profile=None, output: str = "softmax", seed: int | None = None,
     )
     kwargs.update(overrides)
     model = build_model(**kwargs)
-    model.course_run_eagerly = prof.run_eagerly  # read by training.compile_model (smoke: no graph tracing)
     return model
 
 

@@ -23,6 +23,7 @@ import tomllib
 from pathlib import Path
 
 from .config import repo_root  # the one definition; tests and exercises import it from here too
+from .errors import CourseError
 from .runner import kernel_name
 
 NOTEBOOK_DIRS = ("notebooks", "solutions", "exercises")
@@ -232,7 +233,6 @@ def save(nb: dict, path: Path) -> None:
 
 # ---------------------------------------------------------------- command line
 def _cmd(args) -> int:
-    from .cli import CourseError
 
     root = repo_root()
     paths = [nb for p in map(Path, args.paths) for nb in (sorted(p.glob("*.ipynb")) if p.is_dir() else [p])] or None

@@ -19,11 +19,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import keras
 import tensorflow as tf
 
-from .data import decode_image
+from .data import scan_folder
+from .errors import DataError
+from .images import decode_image
+from .labels import CLASS_NAMES
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -258,34 +263,122 @@ def encode_labels(labels: tf.Tensor, output: str) -> tf.Tensor:
     raise ValueError(f"output must be 'softmax' or 'sigmoid', got {output!r}")
 
 
-def from_files(paths: Sequence[str], labels: Sequence[int], image_size: int, batch_size: int = 32, *,
-               output: str = "softmax", shuffle: bool = False, augment: keras.Sequential | None = None,
-               cache: bool | str = True, prefetch: bool = True, seed: int | None = None) -> tf.data.Dataset:
+def from_files(paths: Sequence[str], labels: Sequence[int], image_size: int, batch_size: int | None = 32, *,
+               output: str | None = "softmax", shuffle: bool = False, augment: keras.Sequential | None = None,
+               cache: bool | str = True, prefetch: bool | int = True, seed: int | None = None,
+               skip_unreadable: bool = False) -> tf.data.Dataset:
     """Build a batched ``tf.data.Dataset`` of ``(images, labels)`` from image files.
 
     Order of the steps, and why: decode in parallel -> cache (decoded once, reused every epoch)
     -> shuffle (a new order every epoch) -> batch -> augment whole batches in parallel (after the
     cache, so every epoch sees new variations) -> prefetch (overlap input and training).
+
+    The one builder of the course: training, validation, :func:`load_splits` and evaluation all
+    build on it. Validation, test and prediction use it without ``shuffle`` and ``augment``, so
+    every image goes through the same decode -> resize -> scale chain. ``batch_size=None`` gives
+    single images; ``output=None`` keeps the 0/1 labels as they are (int32). Prediction
+    (:func:`cancer_course.inference.iter_probabilities`) passes the files' indices as labels and
+    ``skip_unreadable=True``: a file the decoder refuses is left out (its index is missing) instead
+    of stopping the stream. ``prefetch``: True lets tf.data choose, a number fixes the batches
+    decoded ahead.
     """
     if len(paths) != len(labels):
         raise ValueError(f"Found {len(paths)} image paths but {len(labels)} labels")
     if not len(paths):
         raise ValueError("No images to build a dataset from")
+    if augment is not None and augment.layers and not batch_size:
+        raise ValueError("augment works on whole batches: give a batch_size")
     ds = tf.data.Dataset.from_tensor_slices((list(map(str, paths)), list(map(int, labels))))
+    if shuffle and not cache:  # nothing is cached: shuffle the file names, not a buffer of decoded images
+        ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
     ds = ds.map(lambda p, y: (decode_image(p, image_size), y), num_parallel_calls=AUTOTUNE, deterministic=True)
+    if skip_unreadable:
+        ds = ds.ignore_errors()
     if cache:
         ds = ds.cache() if cache is True else ds.cache(str(cache))
-    if shuffle:
+    if shuffle and cache:
         ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size)
+    if batch_size:
+        ds = ds.batch(batch_size)
     if augment is not None and augment.layers:
         # One call per batch: vectorised and cheap. Sequential calls keep seeded runs repeatable.
         ds = ds.map(lambda x, y: (augment(x, training=True), y),
                     num_parallel_calls=None if seed is not None else AUTOTUNE)
-    ds = ds.map(lambda x, y: (x, encode_labels(y, output)), num_parallel_calls=AUTOTUNE)
+    if output is not None:
+        ds = ds.map(lambda x, y: (x, encode_labels(y, output)), num_parallel_calls=AUTOTUNE)
     if prefetch:
-        ds = ds.prefetch(AUTOTUNE)
+        ds = ds.prefetch(AUTOTUNE if prefetch is True else int(prefetch))
     return ds
+
+
+@dataclass
+class Splits:
+    """The splits of a dataset folder (:func:`load_splits`), with the facts a lesson prints about them.
+
+    ``train``, ``validation`` and ``test`` are ``tf.data`` datasets of ``(image, label)``, built by
+    :func:`from_files` the first time they are used (a caller that only wants :meth:`files` builds
+    none); ``test`` is None when the folder has no test split.
+    """
+
+    class_names: tuple[str, str]
+    counts: dict[str, dict[str, int]]  # split -> class -> images
+    file_lists: dict[str, list[tuple[Path, int]]]  # split -> [(path, label)]
+    image_size: int
+    notes: list[str] = field(default_factory=list)
+    batch_size: int | None = None
+    shuffle_train: bool = True
+    seed: int = 0
+    _datasets: dict = field(default_factory=dict, repr=False)
+
+    def files(self, split: str) -> tuple[list[Path], list[int]]:
+        """The split's image paths and their labels (for building another pipeline on them)."""
+        if split not in self.file_lists:
+            raise DataError(f"this dataset has no {split!r} split (it has {', '.join(self.file_lists)}).")
+        pairs = self.file_lists[split]
+        return [p for p, _ in pairs], [label for _, label in pairs]
+
+    def dataset(self, split: str) -> tf.data.Dataset:
+        """The split as ``(image, label)`` pairs, labels 0/1; only ``train`` is shuffled."""
+        if split not in self._datasets:
+            shuffle = split == "train" and self.shuffle_train
+            self._datasets[split] = from_files(*self.files(split), self.image_size, self.batch_size, output=None,
+                                               shuffle=shuffle, cache=False, seed=self.seed)
+        return self._datasets[split]
+
+    @property
+    def train(self) -> tf.data.Dataset:
+        return self.dataset("train")
+
+    @property
+    def validation(self) -> tf.data.Dataset:
+        return self.dataset("validation")
+
+    @property
+    def test(self) -> tf.data.Dataset | None:
+        return self.dataset("test") if "test" in self.file_lists else None
+
+    def summary(self) -> str:
+        lines = [f"{'split':<11}{'benign':>8}{'malignant':>11}{'total':>8}"]
+        for split, per in self.counts.items():
+            lines.append(f"{split:<11}{per['benign']:>8}{per['malignant']:>11}{sum(per.values()):>8}")
+        return "\n".join(lines + [f"note: {n}" for n in self.notes])
+
+
+def load_splits(root: str | Path, image_size: int, batch_size: int | None = None, shuffle_train: bool = True,
+                seed: int = 0, require_test: bool = False, verify: bool = True, verbose: bool = True) -> Splits:  # fmt: skip
+    """Check `root` (:func:`cancer_course.data.scan_folder`) and give its splits as ``tf.data`` datasets.
+
+    Images are RGB float32 in [0, 1] of shape (image_size, image_size, 3); labels are benign = 0,
+    malignant = 1. Only the training set is shuffled (with `seed`). With `batch_size` the
+    datasets are batched. Conversions and skipped clutter are printed when `verbose`, and kept in
+    ``Splits.notes``.
+    """
+    scan = scan_folder(root, require_test=require_test, verify=verify)
+    if verbose:
+        for note in scan.notes:
+            print(f"note: {note}")
+    return Splits(class_names=CLASS_NAMES, counts=scan.counts, file_lists=scan.files, image_size=image_size,
+                  notes=scan.notes, batch_size=batch_size, shuffle_train=shuffle_train, seed=seed)
 
 
 def steps_per_epoch(n_images: int, batch_size: int) -> int:

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from .config import ENV_DATASET, ENV_PROFILE, PROFILES, repo_root
+from .errors import CourseError
 
 KERNEL_NAME = "cancer-course"
 
@@ -56,7 +57,6 @@ def run_lessons(profile: str = "laptop", out: Path | None = None, only: list[str
     """
     import papermill as pm
 
-    from .cli import CourseError
 
     root = root or repo_root()
     dataset = None

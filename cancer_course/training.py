@@ -19,11 +19,13 @@ import contextlib
 import json
 import math
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import keras
 
-from . import labels
+from . import distribute, labels
+from .errors import TrainingError
 
 # ---------------------------------------------------------------- class balance
 # One definition, in the TensorFlow-free `labels` module; the name stays here for the lessons.
@@ -70,21 +72,19 @@ def metrics_for(output: str) -> list:
 
 
 def compile_model(model: keras.Model, learning_rate: float = 1e-3, label_smoothing: float = 0.0,
-                  focal: bool = False, run_eagerly: bool | None = None,
+                  focal: bool = False, run_eagerly: bool = False,
                   jit_compile: bool | str = "auto") -> keras.Model:
     """Adam at ``learning_rate`` with the loss and metrics that match the model's output.
 
-    ``run_eagerly=None`` follows the profile the model was built from (``from_profile``): the
-    ``smoke`` profile skips graph tracing, which costs more than its whole training run.
-    ``jit_compile=True`` compiles each training step with XLA (``--jit``), which needs the graph,
-    so it overrides the profile's eager mode; ``"auto"`` is Keras' choice (XLA on a GPU when every
+    ``run_eagerly=profile.run_eagerly`` is what the lessons pass: the ``smoke`` profile skips
+    graph tracing, which costs more than its whole training run. ``jit_compile=True`` compiles
+    each training step with XLA (``--jit``), which needs the graph, so it overrides eager mode; ``"auto"`` is Keras' choice (XLA on a GPU when every
     layer supports it). A model built under mixed precision (:func:`precision`) gets its Adam
     wrapped in ``LossScaleOptimizer``, which scales the loss so small float16 gradients do not
     underflow to 0 (saved with the model, so a resumed run keeps it).
     """
     kind = output_kind(model)
-    if run_eagerly is None:
-        run_eagerly = bool(getattr(model, "course_run_eagerly", False)) and jit_compile is not True
+    run_eagerly = bool(run_eagerly) and jit_compile is not True
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
     if is_mixed(model):
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
@@ -137,8 +137,6 @@ def float32_output(model: keras.Model) -> keras.Model:
 
     rebuilt = keras.models.clone_model(model, clone_function=clone)
     rebuilt.set_weights(model.get_weights())
-    if hasattr(model, "course_run_eagerly"):
-        rebuilt.course_run_eagerly = model.course_run_eagerly
     return rebuilt
 
 
@@ -167,6 +165,42 @@ def last_path(save_path: Path) -> Path:
     return Path(save_path).with_name(Path(save_path).stem + ".last.keras")
 
 
+def non_finite(logs: Mapping | None, keys: tuple[str, ...] = ("loss", "val_loss")) -> str | None:
+    """The first of ``keys`` whose value in ``logs`` is NaN or infinite (None when all are finite)."""
+    for key in keys:
+        value = (logs or {}).get(key)
+        if value is not None and not math.isfinite(float(keras.ops.convert_to_numpy(value))):
+            return key
+    return None
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stop training at the first batch whose loss is NaN or infinite, and remember where.
+
+    Keras' own ``TerminateOnNaN`` stops too, but says only "Batch N: Invalid loss"; this one keeps
+    the epoch, batch and value for :func:`fit`'s message. :class:`AtomicCheckpoint` saves nothing
+    for that epoch, so the files of the last good epoch stay.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.epoch, self.where = 0, None  # where: (epoch, batch, value), 0-based
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.where is None and non_finite(logs, ("loss",)):
+            self.where = (self.epoch, batch, float(keras.ops.convert_to_numpy(logs["loss"])))
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        key = non_finite(logs)
+        if self.where is None and key:  # e.g. a finite training loss but a NaN validation loss
+            self.where = (epoch, None, float(keras.ops.convert_to_numpy(logs[key])))
+            self.model.stop_training = True
+
+
 class AtomicCheckpoint(keras.callbacks.Callback):
     """Save the best model (by ``monitor``) to ``save_path`` and the latest epoch for ``--resume``.
 
@@ -193,6 +227,8 @@ class AtomicCheckpoint(keras.callbacks.Callback):
         value = logs.get(self.monitor)
         if value is None:
             raise KeyError(f"AtomicCheckpoint monitors {self.monitor!r} but the logs only have {sorted(logs)}")
+        if non_finite(logs):  # the weights are broken: keep the files of the last good epoch
+            return
         if self._better(float(value)):
             self.best = float(value)
             _atomic_save(self.model, self.save_path)
@@ -215,7 +251,7 @@ def make_callbacks(save_path, log_path, *, learning_rate: float = 1e-3, decay_ra
     last weights - what an experiment's baseline needs. ``save_path=None`` writes no checkpoint
     (nothing to resume; an experiment that scores the model in memory saves that time).
     """
-    callbacks = []
+    callbacks = [StopOnNonFiniteLoss()]  # first: it sees a NaN before any other callback acts on it
     if reduce_on_plateau:
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
                                                            patience=max(1, patience // 3), min_lr=1e-6))
@@ -299,13 +335,28 @@ def fit(model: keras.Model, train_ds, val_ds, *, epochs: int, save_path, log_pat
     history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
                         class_weight=class_weight, callbacks=callbacks, verbose=verbose,
                         shuffle=False)  # tf.data pipelines shuffle themselves
+    guard = next((c for c in callbacks if isinstance(c, StopOnNonFiniteLoss)), None)
+    if guard is not None and guard.where is not None:
+        raise TrainingError(_non_finite_message(guard.where, save_path, learning_rate))
     return model, history
 
 
-# ---------------------------------------------------------------- command line
-STRATEGIES = ("default", "mirrored", "multiworker")
+def _non_finite_message(where: tuple, save_path: Path | None, learning_rate: float | None) -> str:
+    epoch, batch, value = where
+    at = f"epoch {epoch + 1}" + (f", batch {batch + 1}" if batch is not None else " (validation)")
+    state = read_state(save_path) if save_path is not None else None
+    if state:
+        kept = (f"The last good model is kept: {save_path} (the best epoch) and {last_path(save_path)} "
+                f"(epoch {state['epoch']}); --resume continues from there.")
+    else:
+        kept = "No epoch had finished, so no model was saved."
+    lower = f" (e.g. {learning_rate / 10:g} instead of {learning_rate:g})" if learning_rate else ""
+    return (f"Training stopped at {at}: the loss became {value} instead of a finite number, so the weights are no "
+            f"longer usable. {kept} Try a lower learning rate{lower} (--learning-rate), and check the data for "
+            "broken images or wrong labels (cancer-course audit ROOT).")
 
 
+# ---------------------------------------------------------------- devices and training length
 def distribution_strategy(name: str | None):
     """``None`` -> the default (one device); ``"mirrored"`` -> MirroredStrategy over every GPU;
     ``"multiworker"`` -> MultiWorkerMirroredStrategy over the machines ``TF_CONFIG`` names
@@ -319,12 +370,10 @@ def distribution_strategy(name: str | None):
     if not name or name == "default":
         return tf.distribute.get_strategy()
     if name == "multiworker":
-        from . import distribute
-
         distribute.read_tf_config()  # a clear error before TensorFlow's own
         return distribute.strategy()
     if name != "mirrored":
-        raise ValueError(f"Unknown strategy {name!r}: use one of {', '.join(STRATEGIES)}")
+        raise ValueError(f"Unknown strategy {name!r}: use one of {', '.join(distribute.STRATEGIES)}")
     gpus = tf.config.list_logical_devices("GPU")
     devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
     return tf.distribute.MirroredStrategy(devices=devices)
@@ -397,178 +446,3 @@ def learning_warning(y_true, p_malignant, threshold: float = 0.5) -> str | None:
         return None
     return (f"warning: the model {what}: it has not learned to tell the classes apart. Try more steps (--epochs N), "
             "a pretrained start (--init MODEL.keras, lesson 13), or check the data first (cancer-course audit ROOT).")
-
-
-def _new_model(args, profile, image_size: int) -> keras.Model:
-    """The model a fresh run starts from: the profile's, or the reference model."""
-    from .model import build_model, from_profile
-
-    if profile:
-        model = from_profile(profile, output=args.output, seed=args.seed, input_shape=(image_size, image_size, 3))
-    else:
-        model = build_model(input_shape=(image_size, image_size, 3), output=args.output, seed=args.seed)
-    if getattr(args, "init", None):  # --init: start from another course model's weights (lesson 13)
-        from .transfer import load_matching_weights
-
-        print(load_matching_weights(model, args.init).summary())
-    return model
-
-
-def train_command(args) -> dict:
-    """``cancer-course train``: the reference train.py, on Keras 3. Returns a summary dict.
-
-    ``--strategy multiworker`` runs the same command on every worker (:mod:`cancer_course.distribute`):
-    the chief writes the model, checkpoints, log, plots and ``logs/run.json``; the others write
-    to a temporary folder that is deleted at the end, and resume from the chief's checkpoint.
-    """
-    import time
-
-    from . import distribute, pipeline, plots
-    from .config import PROFILES, results_dir
-    from .data import load_splits
-
-    multiworker = args.strategy == "multiworker"
-    if multiworker and not args.dataset_path:
-        raise ValueError("--strategy multiworker needs --dataset-path: the same dataset folder on every worker "
-                         "(a shared filesystem, or a copy at the same path; `cancer-course synth DIR` makes one)")
-    # MultiWorkerMirroredStrategy must exist before any other TensorFlow work (the datasets below)
-    strategy = distribution_strategy(args.strategy) if multiworker else None
-    cluster = distribute.read_tf_config() if multiworker else None
-    chief = distribute.is_chief(cluster) if multiworker else True
-    workers = distribute.n_workers(cluster) if multiworker else 1
-
-    if getattr(args, "init", None):
-        if args.resume:
-            raise ValueError("--init starts a new run from another model's weights and --resume continues this run "
-                             "from its own checkpoint: use one of them.")
-        if not Path(args.init).expanduser().is_file():
-            raise FileNotFoundError(f"--init {args.init}: no such file. Pass a .keras model that `cancer-course train` "
-                                    "saved.")
-    profile = PROFILES[args.profile] if args.profile else None
-    image_size = args.image_size or (profile.image_size if profile else 224)
-    if args.dataset_path:
-        root = Path(args.dataset_path)
-    else:
-        from .synth import ensure_dataset
-
-        root = ensure_dataset(args.profile or "laptop", progress=chief)
-        print(f"Training on the embedded dataset in {root}")
-    splits = load_splits(root, image_size=image_size, verbose=chief)
-    results = Path(args.results_dir) if args.results_dir else results_dir()
-    save_path = Path(args.save_path) if args.save_path else results / "models" / "best_model.keras"
-    log_path = results / "logs" / "training_log.csv"
-    target = distribute.WriteTarget(chief, task=f"worker{cluster['task']['index']}" if multiworker else "worker")
-    set_seed(args.seed)
-
-    strategy = strategy or distribution_strategy(args.strategy)
-    replicas = strategy.num_replicas_in_sync
-    batch_size = args.batch_size * replicas
-    if replicas > 1:
-        where = f" on {workers} workers" if multiworker else ""
-        name = "MultiWorkerMirroredStrategy" if multiworker else type(strategy).__name__
-        print(f"{name}: {replicas} replicas, global batch {batch_size} "
-              f"({args.batch_size} per replica{where})")
-    # every worker must shuffle the same way, so that their shares of each batch never overlap
-    shuffle_seed = 0 if multiworker and args.seed is None else args.seed
-    augment = pipeline.fast_augmentation(args.augmentation, seed=shuffle_seed)
-    train_ds = pipeline.from_files(*splits.files("train"), image_size, batch_size, output=args.output,
-                                   shuffle=True, augment=augment, seed=shuffle_seed)
-    val_ds = pipeline.from_files(*splits.files("validation"), image_size, batch_size, output=args.output)
-    if multiworker:
-        train_ds, val_ds = distribute.shard_by_data(train_ds), distribute.shard_by_data(val_ds)
-    weights = balanced_class_weights(splits.files("train")[1])
-    print(f"Class weights: {weights}")
-    epochs, patience, why = training_length(len(splits.files("train")[0]), batch_size, profile, args.epochs,
-                                            args.patience)
-    print(f"Training length: {why}")
-
-    steps = StepCounter()
-    try:
-        keras_fixes = distribute.keras_multiworker_fixes() if multiworker else contextlib.nullcontext()
-        with precision(args.mixed_precision), strategy.scope(), keras_fixes:
-            model = None if args.resume else _new_model(args, profile, image_size)
-            if model is not None:
-                if args.mixed_precision:
-                    model = float32_output(model)
-                compile_model(model, learning_rate=args.learning_rate, jit_compile=True if args.jit else "auto",
-                              run_eagerly=False if multiworker else None)  # collectives need the graph
-            start = time.perf_counter()
-            model, history = fit(model, train_ds, val_ds, epochs=epochs, save_path=target.path(save_path),
-                                 log_path=target.path(log_path), class_weight=weights, resume=args.resume,
-                                 resume_from=save_path, jit_compile=True if args.jit else None,
-                                 learning_rate=args.learning_rate, patience=patience, verbose=2,
-                                 callbacks_extra=[steps])
-        seconds = time.perf_counter() - start
-        jit = bool(model.jit_compile)
-        if args.jit and not jit:
-            print("note: --jit asked for XLA but Keras turned it off (with --seed TensorFlow runs deterministic "
-                  "ops, which XLA does not support): drop --seed to use XLA")
-        summary = {"model": str(save_path), "log": str(log_path), "plots": {},
-                   "epochs_run": len(history.epoch) if history else 0, "train_seconds": round(seconds, 1),
-                   "image_size": image_size, "replicas": replicas, "strategy": args.strategy or "default",
-                   "workers": workers, "chief": chief, "per_replica_batch": args.batch_size,
-                   "global_batch": batch_size, "steps_per_epoch": steps.steps[0] if steps.steps else None,
-                   "train_images": len(splits.files("train")[0]), "mixed_precision": bool(args.mixed_precision),
-                   "jit_compile": jit, "init": str(args.init) if getattr(args, "init", None) else None}
-        if chief:
-            from .diagnosis import predict_probabilities
-
-            # (not under multiworker: a prediction on the chief alone would wait for the other workers)
-            warning = None if multiworker else learning_warning(*predict_probabilities(model, val_ds))
-            summary["warning"] = warning
-            if warning:
-                print(warning)
-            figures = plots.visualize_from_history(log_path, results / "plots")
-            summary["plots"] = {k: str(v) for k, v in figures.items()}
-        run_json = target.path(results / "logs" / "run.json")
-        run_json.parent.mkdir(parents=True, exist_ok=True)
-        run_json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    finally:
-        target.cleanup()
-    if chief:
-        print(f"Best model: {save_path}\nTraining log: {log_path}\nPlots: {results / 'plots'}\n"
-              f"Trained {summary['epochs_run']} epoch(s) in {seconds:.0f} s. Research and education only.")
-    else:
-        print(f"Worker done: trained {summary['epochs_run']} epoch(s) in {seconds:.0f} s; the chief wrote the model.")
-    return summary
-
-
-def _cmd(args) -> int:
-    from .cli import CourseError
-
-    try:
-        train_command(args)
-    except (FileNotFoundError, ValueError) as exc:
-        raise CourseError(str(exc)) from exc
-    return 0
-
-
-def register_cli(sub) -> None:
-    from .config import PROFILES
-
-    p = sub.add_parser("train", help="train the model (the reference train.py); embedded dataset by default")
-    p.add_argument("--epochs", type=int, default=None, help="maximum epochs (default 100, or the profile's)")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--learning-rate", type=float, default=0.001)
-    p.add_argument("--dataset-path", help="ROOT/{train,validation}/{benign,malignant} (default: the embedded dataset)")
-    p.add_argument("--save-path", help="where the best model goes (default results/models/best_model.keras)")
-    p.add_argument("--image-size", type=int, default=None, help="pixels per side (default 224, or the profile's)")
-    p.add_argument("--profile", choices=list(PROFILES), default=None,
-                   help="take image size, model size, epochs and embedded data from a profile")
-    p.add_argument("--seed", type=int, default=None, help="make the run repeatable on this machine")
-    p.add_argument("--resume", action="store_true", help="continue from the last finished epoch")
-    p.add_argument("--init", metavar="MODEL.keras",
-                   help="start from another course model's weights: layers matched by name and shape, the others "
-                        "initialised fresh; prints which were loaded (lesson 13)")
-    p.add_argument("--output", choices=["softmax", "sigmoid"], default="softmax",
-                   help="2-way softmax (the original code) or 1-unit sigmoid (the original description)")
-    p.add_argument("--augmentation", type=float, default=1.0, help="augmentation strength (0 = off, 1 = reference)")
-    p.add_argument("--patience", type=int, default=10, help="early-stopping patience in epochs")
-    p.add_argument("--strategy", choices=list(STRATEGIES), default="default",
-                   help="mirrored: tf.distribute.MirroredStrategy over every visible GPU; multiworker: "
-                   "MultiWorkerMirroredStrategy over the machines in TF_CONFIG (run the same command on each)")
-    p.add_argument("--mixed-precision", action="store_true",
-                   help="mixed_float16: float16 maths, float32 weights and output layer (for a GPU with Tensor Cores)")
-    p.add_argument("--jit", action="store_true", help="compile each training step with XLA (jit_compile=True)")
-    p.add_argument("--results-dir", help="where logs/ and plots/ go (default results/)")
-    p.set_defaults(func=_cmd)

@@ -45,7 +45,7 @@ class CourseHyperModel(kt.HyperModel):
         hp.Float("augmentation", 0.0, 1.5, step=0.5)  # used by fit(), recorded with the trial
         model = from_profile(self.profile, seed=self.seed, width=width, l2=l2,
                              dropout_rates=(dropout,) * len(self.profile.head_units))
-        return training.compile_model(model, learning_rate=learning_rate)
+        return training.compile_model(model, learning_rate=learning_rate, run_eagerly=self.profile.run_eagerly)
 
     def datasets(self, hp):
         size, batch = self.profile.image_size, self.profile.batch_size

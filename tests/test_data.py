@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cancer_course import data
+from cancer_course import data, pipeline
 
 
 def _save(path, mode="RGB", size=(12, 12), fmt=None, value=None):
@@ -41,7 +41,7 @@ def _problem(root, match):
 
 def test_good_folder_loads_with_benign_0_and_malignant_1(tmp_path):
     root = _make_root(tmp_path)
-    splits = data.load_splits(root, image_size=8, batch_size=4, verbose=False)
+    splits = pipeline.load_splits(root, image_size=8, batch_size=4, verbose=False)
     assert splits.class_names == ("benign", "malignant")
     assert splits.counts == {s: {"benign": 2, "malignant": 2} for s in ("train", "validation", "test")}
     images, labels = next(iter(splits.test))
@@ -53,6 +53,27 @@ def test_good_folder_loads_with_benign_0_and_malignant_1(tmp_path):
     assert len(paths) == 4 and sorted(labs) == [0, 0, 1, 1]
 
 
+
+def test_load_splits_builds_a_dataset_only_when_it_is_used(tmp_path):
+    splits = pipeline.load_splits(_make_root(tmp_path), image_size=8, verbose=False)
+    splits.files("train"), splits.summary()
+    assert splits._datasets == {}  # the train command only wants the files: nothing is built for it
+    first = splits.train
+    assert splits.train is first and set(splits._datasets) == {"train"}
+    image, label = next(iter(splits.validation))  # unbatched (image, 0/1 label) pairs
+    assert image.shape == (8, 8, 3) and label.dtype.name == "int32"
+
+
+def test_one_builder_skips_unreadable_files_when_asked(tmp_path):
+    good = [str(_save(tmp_path / f"{i}.png", value=10 * i)) for i in range(3)]
+    (tmp_path / "bad.png").write_bytes(b"not a png")
+    paths = good[:1] + [str(tmp_path / "bad.png")] + good[1:]
+    kept = [int(i) for _, batch in pipeline.from_files(paths, range(4), 8, 2, output=None, cache=False,
+                                                       skip_unreadable=True) for i in batch.numpy()]
+    assert kept == [0, 2, 3]  # the bad file's index is missing, the others keep their order
+    with pytest.raises(ValueError, match="augment works on whole batches"):
+        pipeline.from_files(paths, range(4), 8, None, augment=pipeline.fast_augmentation(1.0))
+
 def test_decode_image_matches_the_file(tmp_path):
     path = _save(tmp_path / "a.png", value=51)
     image = data.decode_image(str(path), 6).numpy()
@@ -63,7 +84,7 @@ def test_test_split_is_optional_unless_required(tmp_path):
     root = _make_root(tmp_path, splits=("train", "validation"))
     scan = data.scan_folder(root)
     assert "test" not in scan.files and any("no test split" in n for n in scan.notes)
-    assert data.load_splits(root, image_size=8, verbose=False).test is None
+    assert pipeline.load_splits(root, image_size=8, verbose=False).test is None
     with pytest.raises(data.DataError, match="missing split folder .*test"):
         data.scan_folder(root, require_test=True)
 
@@ -146,7 +167,7 @@ def test_unusable_images_are_named_with_the_reason(tmp_path, name, content, reas
 def test_other_colour_modes_are_converted_and_reported(tmp_path, mode, words):
     root = _make_root(tmp_path)
     _save(root / "train" / "benign" / "odd.png", mode=mode)
-    splits = data.load_splits(root, image_size=8, verbose=False)
+    splits = pipeline.load_splits(root, image_size=8, verbose=False)
     assert any(words in n and "converted 1 image(s) to RGB" in n for n in splits.notes), splits.notes
     images = [x for x, _ in splits.train]
     assert all(x.shape == (8, 8, 3) for x in images) and len(images) == 5
@@ -212,7 +233,7 @@ def test_label_folder_adapter_with_and_without_splits(tmp_path):
 
 
 def test_real_pcam_folder_loads(shared_data):
-    splits = data.load_splits(shared_data / "pcam", image_size=32, batch_size=64, verify=False, verbose=False)
+    splits = pipeline.load_splits(shared_data / "pcam", image_size=32, batch_size=64, verify=False, verbose=False)
     assert splits.counts["train"] == {"benign": 10000, "malignant": 10000}
     assert splits.test is None
     images, labels = next(iter(splits.validation))

@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from cancer_course import datasets
-from cancer_course.data import load_splits
+from cancer_course.pipeline import load_splits
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -30,7 +30,7 @@ def test_subsample_makes_the_requested_imbalance():
 
 @pytest.fixture(scope="module")
 def tiles(tmp_path_factory):
-    from cancer_course.data import load_splits
+    from cancer_course.pipeline import load_splits
     from cancer_course.synth import generate_dataset
 
     root = generate_dataset(tmp_path_factory.mktemp("t"), image_size=32, n_train=48, n_validation=16, n_test=8,

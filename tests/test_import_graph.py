@@ -21,15 +21,16 @@ TENSORFLOW = ("tensorflow", "keras", "keras_tuner")
 
 # Cycles that go through modules other sessions are restructuring (issue 17, items 5 and 7), or that
 # a lesson still needs; each is the set of modules that reach each other. Delete it once it is gone.
-KNOWN_CYCLES = [
-    # evaluation's report imports modelcard, which imports evaluation.threshold_is_a_result:
-    # evaluation.py is being split (item 7).
-    {"cancer_course.evaluation", "cancer_course.modelcard"},
-]
+KNOWN_CYCLES: list[set[str]] = []
 
 # (importer, imported): imports kept inside a function only so that importing the importer, for
 # a command or a lesson that never calls that function, does not import TensorFlow.
 AVOID_TENSORFLOW = [
+    # the subcommands' parsers are built without TensorFlow: `--help` answers at once (test_cli_help.py)
+    ("cancer_course.commands.train", "cancer_course.model"),
+    ("cancer_course.commands.train", "cancer_course.pipeline"),
+    ("cancer_course.commands.train", "cancer_course.training"),
+    ("cancer_course.commands.train", "cancer_course.transfer"),
     ("cancer_course.evaluation", "cancer_course.model"),  # `evaluate` counts parameters only of a loaded model
     ("cancer_course.exercises.ex02", "cancer_course.blocks"),  # exercise checks build Keras layers only when run:
     ("cancer_course.exercises.ex03", "cancer_course.blocks"),  # `cancer-course exercises` imports every ex module
@@ -40,6 +41,7 @@ AVOID_TENSORFLOW = [
     ("cancer_course.exercises.ex08", "cancer_course.experiments"),
     ("cancer_course.exercises.ex11", "cancer_course.explain"),
     ("cancer_course.inference", "cancer_course.blocks"),  # `predict --help` and its argument checks stay light
+    ("cancer_course.inference", "cancer_course.pipeline"),
     ("cancer_course.modelcard", "cancer_course.model"),  # a card is written from saved numbers
     ("cancer_course.widgets.grad_cam", "cancer_course.explain"),  # the data and metric explorers need no TensorFlow
 ]
@@ -206,6 +208,15 @@ def test_no_cycle_through_function_level_imports_beyond_the_known_ones():
     assert not found, _message(found, "Import cycles closed by function-level imports")
     gone = [sorted(known) for known in KNOWN_CYCLES if known not in groups]
     assert not gone, f"these cycles are gone: delete them from KNOWN_CYCLES in {Path(__file__).name}: {gone}"
+
+
+def test_the_command_line_imports_no_tensorflow_at_module_level():
+    top, _, external = graph()
+    light = ["cancer_course.cli"] + [m for m in top if m.startswith("cancer_course.commands")]
+    assert len(light) >= 7, f"found only {light}"
+    heavy = [m for m in light if imports_tensorflow(m, top, external)]
+    assert not heavy, (f"{heavy} import TensorFlow at module level, so `cancer-course --help` would too: import "
+                       "the learner module inside the command's run() and list the pair in AVOID_TENSORFLOW")
 
 
 @pytest.mark.parametrize("importer, imported", AVOID_TENSORFLOW, ids=lambda x: x.removeprefix("cancer_course."))

@@ -8,8 +8,8 @@ import pytest
 
 from cancer_course import matched
 from cancer_course.config import PROFILES
-from cancer_course.data import load_splits
 from cancer_course.model import from_profile
+from cancer_course.pipeline import load_splits
 from cancer_course.synth import dataset_root
 
 RNG = np.random.default_rng(0)

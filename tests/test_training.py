@@ -376,3 +376,46 @@ def test_learning_warning_says_when_the_model_has_not_learned():
     assert "calls every one of the 6 validation images benign" in collapsed and "--init" in collapsed
     assert "barely better than chance" in learning_warning(y, np.array([0.2, 0.8, 0.3, 0.7, 0.6, 0.4]))
     assert learning_warning(y, np.array([0.1, 0.2, 0.9, 0.8, 0.3, 0.7])) is None
+
+
+def test_a_non_finite_loss_stops_training_and_keeps_the_last_good_checkpoint(image_files, tmp_path):
+    from cancer_course.errors import TrainingError
+    from cancer_course.inference import load_course_model
+
+    save = tmp_path / "m.keras"
+    saved = {}
+
+    class BreakTheWeights(keras.callbacks.Callback):
+        """After a good first epoch, NaN in the head's kernel: the next batch's loss is NaN."""
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+            if epoch == 1:  # epoch 1's files, as the checkpoint wrote them
+                saved.update({p.name: p.read_bytes() for p in (save, training.last_path(save))})
+
+        def on_train_batch_begin(self, batch, logs=None):
+            if self.epoch == 1 and batch == 1:
+                kernel = self.model.layers[-1].kernel
+                kernel.assign(np.full(kernel.shape, np.nan, dtype="float32"))
+
+    ds = pipeline.from_files(*image_files, image_size=16, batch_size=8, shuffle=True, seed=0)  # 3 batches
+    model = training.compile_model(_tiny_model(), learning_rate=0.05)
+    with pytest.raises(TrainingError) as info:
+        training.fit(model, ds, ds, epochs=4, save_path=save, log_path=tmp_path / "log.csv", verbose=0,
+                     callbacks_extra=[BreakTheWeights()])
+    message = str(info.value)
+    assert "stopped at epoch 2, batch 2: the loss became nan" in message
+    assert f"last good model is kept: {save}" in message and "(epoch 1)" in message
+    assert "lower learning rate (e.g. 0.005 instead of 0.05)" in message and "cancer-course audit" in message
+    assert saved and {name: (tmp_path / name).read_bytes() for name in saved} == saved  # not overwritten
+    assert training.read_state(save)["epoch"] == 1
+    for path in (save, training.last_path(save)):
+        weights = load_course_model(path).get_weights()
+        assert weights and all(np.isfinite(w).all() for w in weights)
+    assert len((tmp_path / "log.csv").read_text().strip().splitlines()) == 3  # header, epoch 1, the stopped epoch 2
+
+
+def test_without_a_checkpoint_the_message_says_nothing_was_saved():
+    message = training._non_finite_message((0, 4, float("inf")), None, 1e-3)
+    assert message.startswith("Training stopped at epoch 1, batch 5: the loss became inf")
+    assert "no model was saved" in message and "0.0001 instead of 0.001" in message

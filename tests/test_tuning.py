@@ -20,7 +20,7 @@ def test_every_search_gets_a_fresh_folder(tmp_path):
 
 @pytest.fixture(scope="module")
 def splits(tmp_path_factory):
-    from cancer_course.data import load_splits
+    from cancer_course.pipeline import load_splits
     from cancer_course.synth import generate_dataset
 
     root = generate_dataset(tmp_path_factory.mktemp("t"), image_size=32, n_train=32, n_validation=16, n_test=8)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import sys
 
+from ..errors import CourseError
 from ._lessons import lesson_modules, problems
 from .core import CheckResult, Placeholder, Problem, ____  # noqa: F401
 
@@ -29,7 +30,6 @@ __all__ = ["____", "CheckResult", "Problem", "Placeholder", "lesson_modules", "p
 def _cmd(args) -> int:
     from pathlib import Path
 
-    from ..cli import CourseError
 
     if args.action == "grade":  # runs the notebooks in kernels of their own: TensorFlow is not needed here
         from .grading import command

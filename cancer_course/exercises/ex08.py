@@ -50,7 +50,7 @@ class RemedyExperiment(Problem):
             if not isinstance(c, Config):
                 raise Incorrect(f"{c!r} is not an experiments.Config: write Config('name', knob=value, ...).")
         base = Config("_")
-        knobs = [f.name for f in fields(Config) if f.name not in ("name", "extra")]
+        knobs = [f.name for f in fields(Config) if f.name != "name"]
 
         def changed(c):
             return {k: getattr(c, k) for k in knobs if getattr(c, k) != getattr(base, k)}

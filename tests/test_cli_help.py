@@ -1,0 +1,36 @@
+"""`cancer-course --help` and every subcommand's `--help` build their parsers without TensorFlow."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+COMMANDS = ["", "train", "evaluate", "predict", "synth", "audit", "lessons", "notebooks", "exercises"]
+
+# In a fresh interpreter, so that what earlier tests imported cannot hide an import.
+PROBE = """
+import contextlib, io, sys
+from cancer_course.cli import main
+
+for command in sys.argv[1:]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(([command] if command else []) + ["--help"])
+    assert code == 0, (command, code)
+    assert "usage: cancer-course" in out.getvalue(), (command, out.getvalue()[:200])
+heavy = sorted(name for name in ("tensorflow", "keras", "keras_tuner") if name in sys.modules)
+print("imported:", ",".join(heavy) or "none")
+"""
+
+
+def test_every_help_answers_without_importing_tensorflow():
+    run = subprocess.run([sys.executable, "-c", PROBE, *COMMANDS], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "imported: none"
+
+
+def test_the_probe_sees_tensorflow_when_it_is_imported():
+    run = subprocess.run([sys.executable, "-c", "import keras\n" + PROBE, "synth"], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "keras" in run.stdout.strip().splitlines()[-1]
