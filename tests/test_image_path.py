@@ -132,7 +132,7 @@ def test_every_path_reads_the_same_pixels(usable_root, model_path):
         np.testing.assert_array_equal(data.decode_image(name, SIZE).numpy(), want[i], err_msg=name)
         np.testing.assert_array_equal(inference.read_image(name, SIZE), want[i], err_msg=name)
     # predict and evaluate: the streaming decoder both use
-    streamed = np.concatenate([batch.numpy() for _, batch in inference._decoded_batches(names, SIZE, 5)])
+    streamed = np.concatenate([batch.numpy() for batch, _ in inference._decoded_batches(names, SIZE, 5)])
     np.testing.assert_array_equal(streamed, want)
     # audit: its thumbnails are made from the same pixels
     for path in paths:
