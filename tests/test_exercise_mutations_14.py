@@ -17,9 +17,9 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedGroupKFold
 
 from cancer_course import audit, evaluation, experiments, modelcard, synth
-from cancer_course.data import load_splits
 from cancer_course.exercises import core, problems
 from cancer_course.exercises.ex14 import capstone_data
+from cancer_course.pipeline import load_splits
 
 P = {p.id: p for p in problems("14")}
 NS = {"np": np, "shutil": shutil, "Path": Path, "audit": audit, "evaluation": evaluation, "modelcard": modelcard,

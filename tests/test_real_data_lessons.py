@@ -72,3 +72,24 @@ def test_lessons_run_on_a_dataset_path(foreign_root, tmp_path, monkeypatch):
 def test_a_missing_dataset_path_is_named(tmp_path):
     with pytest.raises(CourseError, match=r"nowhere: no such folder"):
         run_lessons("smoke", out=tmp_path, only=["01"], dataset_path=tmp_path / "nowhere")
+
+
+BREASTMNIST = ROOT.parent / "shared" / "data" / "breastmnist" / "BreastMNIST.npz"
+
+
+@pytest.mark.skipif(not BREASTMNIST.is_file(), reason=f"real data not here: {BREASTMNIST}")
+def test_the_capstone_measures_breastmnists_own_duplicates(tmp_path, monkeypatch):
+    """Lesson 14 on real ultrasound images (development and CI only): the audit finds BreastMNIST's
+    near-duplicates across its splits, the lesson measures what they do to the test AUC (no planted
+    demonstration copy), and the split it makes passes its second audit."""
+    from cancer_course.data import from_medmnist_npz
+
+    monkeypatch.setenv(config.ENV_DATA_DIR, str(tmp_path / "data"))
+    root = from_medmnist_npz(BREASTMNIST, tmp_path / "breastmnist")
+    summary = run_lessons("smoke", out=tmp_path / "build", only=["14"], dataset_path=root, echo=lambda *a: None)
+    assert summary["failed"] == [], [x["error"] for x in summary["lessons"] if x["error"]]
+    cells = load(summary["lessons"][0]["notebook"])["cells"]
+    text = "".join("".join(o.get("text", "")) for c in cells for o in c.get("outputs", []))  # what it printed
+    assert "Your data:" in text and "SYNTHETIC DATA" not in text
+    assert "leak-free: True" in text
+    assert "would leave" in text and "DEMONSTRATION" not in text  # its own duplicates, measured

@@ -117,10 +117,11 @@ class LeakFreeSplit(Problem):
         "joined), leave out the images filed under both labels, pool all splits, split by group "
         "(`StratifiedGroupKFold`, or the lesson's `grouped_split`) and copy the files into "
         "SPLIT_ROOT/{train,validation,test}/{benign,malignant}/ with unique names. Then audit the new folder.",
-        "Last hint. Fill the blanks, in the lesson's words: report = audit.audit(____); copies = [g['files'] for g in "
-        "report.____] + [[p['a'], p['b']] for p in report.____]; together = groups_from(usable, *copies, "
-        "*by_patient.____()); where = grouped_split(labels, [together[p] for p in usable]); "
-        "write_split(usable, labels, where, ____); return the folder.",
+        "Last hint. Fill the blanks: report = audit.audit(____); links = [g['files'] for g in report.____] + "
+        "[[q['a'], q['b']] for q in report.____] + one list of paths per patient; join linked images (a union-find, "
+        "as the lesson's groups_from); rest, test = next(StratifiedGroupKFold(6, shuffle=True, random_state=seed)"
+        ".split(index, y, ____)); 5 folds of `rest` give validation; shutil.copyfile each usable image to "
+        "dest/SPLIT/CLASS/; return ____.",
     )
     solution_code = '''
     def leak_free_copy(data_root, dest, seed=0):
