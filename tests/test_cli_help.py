@@ -45,3 +45,11 @@ def test_the_probe_sees_numpy_and_pillow_when_they_are_imported():
                          text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().splitlines()[-1] == "imported: PIL,numpy"
+
+
+def test_python_m_of_a_subpackage_runs_its_subcommand():
+    for command in ("synth", "audit"):
+        run = subprocess.run([sys.executable, "-m", f"cancer_course.{command}", "--help"], capture_output=True,
+                             text=True, timeout=120)
+        assert run.returncode == 0, run.stderr
+        assert f"usage: cancer-course {command}" in run.stdout, run.stdout[:200]
