@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from . import images
+from .defaults import BATCH_SIZE  # images per model call (re-exported: inference.BATCH_SIZE)
 from .labels import DISPLAY_NAMES as LABELS
 from .labels import p_malignant
 
-BATCH_SIZE = 64  # images per model call: large enough to amortise the call, small enough for any laptop
 COLUMNS = ("path", "label", "probability_malignant", "error")  # the CSV header of `cancer-course predict`
 PREFETCH = 2  # batches decoded ahead: a fixed number, so that memory cannot creep up over a long run
 

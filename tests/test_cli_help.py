@@ -1,4 +1,8 @@
-"""`cancer-course --help` and every subcommand's `--help` build their parsers without TensorFlow."""
+"""`cancer-course --help` and every subcommand's `--help` build their parsers without TensorFlow, NumPy or Pillow.
+
+A parser reads its default values from :mod:`cancer_course.defaults` (which imports nothing), and a
+command imports its learner module inside ``run``: so every ``--help`` answers at once.
+"""
 
 from __future__ import annotations
 
@@ -18,12 +22,12 @@ for command in sys.argv[1:]:
         code = main(([command] if command else []) + ["--help"])
     assert code == 0, (command, code)
     assert "usage: cancer-course" in out.getvalue(), (command, out.getvalue()[:200])
-heavy = sorted(name for name in ("tensorflow", "keras", "keras_tuner") if name in sys.modules)
+heavy = sorted(name for name in ("tensorflow", "keras", "keras_tuner", "numpy", "PIL") if name in sys.modules)
 print("imported:", ",".join(heavy) or "none")
 """
 
 
-def test_every_help_answers_without_importing_tensorflow():
+def test_every_help_answers_without_importing_tensorflow_numpy_or_pillow():
     run = subprocess.run([sys.executable, "-c", PROBE, *COMMANDS], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().splitlines()[-1] == "imported: none"
@@ -34,3 +38,18 @@ def test_the_probe_sees_tensorflow_when_it_is_imported():
                          timeout=300)
     assert run.returncode == 0, run.stderr
     assert "keras" in run.stdout.strip().splitlines()[-1]
+
+
+def test_the_probe_sees_numpy_and_pillow_when_they_are_imported():
+    run = subprocess.run([sys.executable, "-c", "import numpy, PIL\n" + PROBE, "audit"], capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "imported: PIL,numpy"
+
+
+def test_python_m_of_a_subpackage_runs_its_subcommand():
+    for command in ("synth", "audit"):
+        run = subprocess.run([sys.executable, "-m", f"cancer_course.{command}", "--help"], capture_output=True,
+                             text=True, timeout=120)
+        assert run.returncode == 0, run.stderr
+        assert f"usage: cancer-course {command}" in run.stdout, run.stdout[:200]

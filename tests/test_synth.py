@@ -189,7 +189,7 @@ def test_with_confounder_regenerates_the_embedded_set_and_copies_real_data(small
 
 def test_dataset_root_prefers_the_environment_then_the_parameter(tmp_path, monkeypatch):
     monkeypatch.delenv(config.ENV_DATASET, raising=False)
-    monkeypatch.setattr(synth, "ensure_dataset", lambda profile: tmp_path / f"embedded-{profile}")
+    monkeypatch.setattr(synth.lessons, "ensure_dataset", lambda profile: tmp_path / f"embedded-{profile}")
     assert synth.dataset_root("smoke") == tmp_path / "embedded-smoke"
     mine, theirs = tmp_path / "mine", tmp_path / "theirs"
     mine.mkdir()

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import sys
 
-from ..audit import NEAR_THRESHOLD, audit
+from ..defaults import NEAR_THRESHOLD
 from ..errors import CourseError
 from . import arguments as check
 
 
 def run(args) -> int:
+    from ..audit import audit  # NumPy, Pillow
+
     try:
         report = audit(args.root, near_threshold=args.threshold, workers=args.workers, progress=not args.json,
                        groups=args.groups)

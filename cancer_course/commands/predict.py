@@ -12,8 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from ..defaults import BATCH_SIZE
 from ..errors import CourseError
-from ..inference import BATCH_SIZE, ResultWriter, expand_inputs, iter_predictions, load_course_model
 from . import arguments as check
 
 
@@ -37,6 +37,8 @@ def _output_format(args) -> str:
 
 
 def run(args) -> int:
+    from ..inference import ResultWriter, expand_inputs, iter_predictions, load_course_model  # NumPy, Pillow
+
     fmt = _output_format(args)
     try:
         model = load_course_model(args.model)

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 from .. import config
-from ..errors import CourseError
-from ..synth import (
+from ..defaults import (
     CONFOUNDERS,
     DEFAULT_DIFFICULTY,
     DEFAULT_MALIGNANT_FRACTION,
-    GENERATOR_VERSION,
-    PATIENTS_FILE,
     REFERENCE_SIZE,
-    SPLITS,
+    SPLIT_SIZES,
     TILES_PER_PATIENT,
-    generate_dataset,
-    read_manifest,
 )
+from ..errors import CourseError
 from . import arguments as check
 
 
 def run(args) -> int:
+    from ..synth import (  # NumPy, Pillow
+        GENERATOR_VERSION,
+        PATIENTS_FILE,
+        SPLITS,
+        generate_dataset,
+        read_manifest,
+    )
+
     try:
         prof = config.get_profile(args.profile) if args.profile else None
     except ValueError as exc:
@@ -32,9 +36,9 @@ def run(args) -> int:
         out = generate_dataset(
             args.out_dir,
             image_size=pick(args.image_size, "image_size", REFERENCE_SIZE),
-            n_train=pick(args.train, "n_train", 1600),
-            n_validation=pick(args.validation, "n_validation", 400),
-            n_test=pick(args.test, "n_test", 400),
+            n_train=pick(args.train, "n_train", SPLIT_SIZES["train"]),
+            n_validation=pick(args.validation, "n_validation", SPLIT_SIZES["validation"]),
+            n_test=pick(args.test, "n_test", SPLIT_SIZES["test"]),
             malignant_fraction=args.malignant_fraction,
             difficulty=args.difficulty,
             confounder=args.confounder,
@@ -63,10 +67,10 @@ def register_cli(subparsers) -> None:
         "Same options and seed = byte-identical files.",
     )
     p.add_argument("out_dir", metavar="OUT_DIR")
-    p.add_argument("--image-size", type=check.whole(8, 1024), default=None, help="tile side in pixels (default 96, or the profile's)")
-    p.add_argument("--train", type=check.whole(0, 10_000_000), default=None, help="training tiles (default 1600, or the profile's)")
-    p.add_argument("--validation", type=check.whole(0, 10_000_000), default=None, help="validation tiles (default 400)")
-    p.add_argument("--test", type=check.whole(0, 10_000_000), default=None, help="test tiles (default 400)")
+    p.add_argument("--image-size", type=check.whole(8, 1024), default=None, help=f"tile side in pixels (default {REFERENCE_SIZE}, or the profile's)")
+    p.add_argument("--train", type=check.whole(0, 10_000_000), default=None, help=f"training tiles (default {SPLIT_SIZES['train']}, or the profile's)")
+    p.add_argument("--validation", type=check.whole(0, 10_000_000), default=None, help=f"validation tiles (default {SPLIT_SIZES['validation']}, or the profile's)")
+    p.add_argument("--test", type=check.whole(0, 10_000_000), default=None, help=f"test tiles (default {SPLIT_SIZES['test']}, or the profile's)")
     p.add_argument("--profile", default=None, help="take sizes and counts from a profile: smoke, laptop or full")
     p.add_argument("--malignant-fraction", type=check.probability, default=DEFAULT_MALIGNANT_FRACTION)
     p.add_argument("--difficulty", type=check.probability, default=DEFAULT_DIFFICULTY, help="0 easy .. 1 impossible")

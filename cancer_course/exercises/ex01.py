@@ -16,7 +16,7 @@ import numpy as np
 from ._choice import Choice, Option
 from .core import Incorrect, Problem, register
 
-LESSON = "lesson 01 (data exploration and audits; cancer_course/audit.py)"
+LESSON = "lesson 01 (data exploration and audits; cancer_course/audit/)"
 
 
 class ClassWeightsFromCounts(Problem):
