@@ -23,6 +23,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import keras
+import numpy as np
+
+from . import pipeline
+from .model import from_profile
 
 
 # ---------------------------------------------------------------- class balance
@@ -315,6 +319,34 @@ def fit(model: keras.Model, train_ds, val_ds, *, epochs: int, save_path, log_pat
                         class_weight=class_weight, callbacks=callbacks, verbose=verbose,
                         shuffle=False)  # tf.data pipelines shuffle themselves
     return model, history
+
+
+# ---------------------------------------------------------------- the recipe as one function (lesson 07)
+def train_reference(splits, profile, seed=0, *, save_path, log_path, epochs=None, augment=None,
+                    shuffle_labels=False, verbose="auto"):
+    """Lesson 07's recipe on ``splits`` (``data.load_splits``): returns ``(model, history)`` as ``fit`` does.
+
+    The profile's model, seeded; lesson 06's pipeline at the profile's image size and batch, with
+    augmentation on the training split only; balanced class weights; Adam with the loss and
+    metrics that match the output; learning-rate decay, early stopping on validation AUC and the
+    best epoch checkpointed at ``save_path``, for ``epochs`` at most (default: the profile's).
+    ``augment`` is the augmentation layer (default ``pipeline.fast_augmentation(1.0, seed=seed)``);
+    pass your own to use it again afterwards: its random state moves on with every batch.
+    ``shuffle_labels=True`` trains on the training labels in a random order (lesson 11).
+    """
+    size, batch = profile.image_size, profile.batch_size
+    if augment is None:
+        augment = pipeline.fast_augmentation(1.0, seed=seed)
+    train_paths, train_labels = splits.files("train")
+    if shuffle_labels:
+        train_labels = list(np.random.default_rng(seed).permutation(train_labels))
+    train_ds = pipeline.from_files(train_paths, train_labels, size, batch, shuffle=True, augment=augment, seed=seed)
+    val_ds = pipeline.from_files(*splits.files("validation"), size, batch)
+    class_weight = balanced_class_weights(train_labels)
+    set_seed(seed)
+    model = compile_model(from_profile(profile, seed=seed))
+    return fit(model, train_ds, val_ds, epochs=profile.epochs if epochs is None else epochs,
+               class_weight=class_weight, save_path=save_path, log_path=log_path, verbose=verbose)
 
 
 # ---------------------------------------------------------------- command line
