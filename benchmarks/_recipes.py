@@ -259,7 +259,7 @@ def command_line(script: str, argv) -> str:
 
 
 def print_machine(command: str) -> dict:
-    from cancer_course.setup import machine_description
+    from cancer_course.environment import machine_description
 
     m = machine_description()
     print(f"command : {command.strip()}\nmachine : {m['cpu']}, {m['cores']} cores, GPU: {m['gpu']}, "

@@ -8,7 +8,7 @@
 
 Recipe (one place: ``RECIPE`` below):
 
-- data: :func:`cancer_course.data.from_medmnist_npz` writes the ``.npz`` into the course layout in a
+- data: :func:`cancer_course.adapters.from_medmnist_npz` writes the ``.npz`` into the course layout in a
   temporary folder (label 0 = malignant); :func:`cancer_course.pipeline.load_splits` reads it; every
   28x28 greyscale image is copied to R, G and B, **upsampled to 64x64** (bilinear, the course's
   decoder) and scaled to [0, 1]. Train 546, validation 78, test 156 images;
@@ -84,8 +84,8 @@ def run(npz: Path, seed: int, recipe: dict, verbose: bool = True) -> dict:
     import numpy as np
 
     from cancer_course import pipeline
+    from cancer_course.adapters import from_medmnist_npz
     from cancer_course.audit import audit
-    from cancer_course.data import from_medmnist_npz
     from cancer_course.model import build_model, count_parameters
     from cancer_course.pipeline import load_splits
     from cancer_course.training import balanced_class_weights, compile_model, set_seed

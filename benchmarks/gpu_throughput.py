@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cancer_course._tf import quiet_import  # noqa: E402
-from cancer_course.setup import machine_description  # noqa: E402
+from cancer_course.environment import machine_description  # noqa: E402
 
 MODES = ("float32", "mixed", "xla", "mixed+xla")
 

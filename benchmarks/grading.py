@@ -85,7 +85,7 @@ def main(argv=None) -> int:
         cpu = _children_cpu() - cpu_before
         load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         totals = sorted(g.total for g in report.grades if g.total is not None)
-    from cancer_course.setup import machine_description
+    from cancer_course.environment import machine_description
 
     machine = machine_description()
     result = {"students": args.students, "lesson": args.lesson, "jobs": jobs, "seconds": round(seconds, 1),

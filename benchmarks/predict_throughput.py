@@ -129,8 +129,8 @@ def main(argv=None) -> int:
         return 0
 
     from cancer_course._tf import quiet_import
+    from cancer_course.environment import machine_description
     from cancer_course.model import build_model, from_profile
-    from cancer_course.setup import machine_description
 
     quiet_import()
     machine = machine_description()

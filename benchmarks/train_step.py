@@ -114,7 +114,7 @@ def main(argv=None) -> int:
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     jit = {"auto": "auto", "on": True, "off": False}[args.jit]
-    from cancer_course.setup import machine_description
+    from cancer_course.environment import machine_description
 
     machine = machine_description()
     rows = []

@@ -13,7 +13,7 @@ notebooks' data parameter) reads.
 
 - **BreastMNIST** (MedMNIST v2, breast ultrasound, 28x28 greyscale, CC BY 4.0): the official
   ``breastmnist.npz`` from Zenodo, checked against its published MD5, then written as PNGs by
-  :func:`cancer_course.data.from_medmnist_npz`. BreastMNIST's **label 0 is malignant** (1 = normal
+  :func:`cancer_course.adapters.from_medmnist_npz`. BreastMNIST's **label 0 is malignant** (1 = normal
   or benign): the adapter maps it to the course's benign/malignant folders. ``size=64`` (or 128,
   224) fetches MedMNIST+'s larger version of the same images.
 - **PatchCamelyon** (PCam, H&E lymph-node patches, 96x96 RGB, CC0): the official HDF5 files
@@ -24,7 +24,7 @@ notebooks' data parameter) reads.
   and needs about twice that on disk while it is unpacked. The patches are drawn (seeded,
   class-balanced by default) and written as PNG (lossless; ``image_format="jpg"`` is smaller)
   into ``0/`` and ``1/`` label folders, then moved into the course layout by
-  :func:`cancer_course.data.from_label_folders`. Reading HDF5 needs ``h5py``, which Keras already
+  :func:`cancer_course.adapters.from_label_folders`. Reading HDF5 needs ``h5py``, which Keras already
   depends on (if it is missing: ``pip install h5py``).
 
 Downloads stream into a temporary file next to the target and are renamed only when complete
@@ -51,7 +51,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import from_label_folders, from_medmnist_npz
+from .adapters import from_label_folders, from_medmnist_npz
 from .errors import DataError, DownloadError
 
 __all__ = [
@@ -229,7 +229,7 @@ def fetch_breastmnist(out_dir: str | Path = "data/breastmnist", url: str | None 
             official one (otherwise not checked), ``None`` = do not check.
         download_dir: where the ``.npz`` is kept (default `out_dir`); a second call reuses it.
 
-    Returns `out_dir`. BreastMNIST's label 0 is *malignant*: :func:`~cancer_course.data.from_medmnist_npz`
+    Returns `out_dir`. BreastMNIST's label 0 is *malignant*: :func:`~cancer_course.adapters.from_medmnist_npz`
     puts those images in ``malignant/`` and label 1 (normal or benign) in ``benign/``.
     """
     if size not in BREASTMNIST_URLS:

@@ -21,8 +21,11 @@ from . import pipeline, training
 
 
 @dataclass(frozen=True)
-class Config:
-    """One experiment: the knobs that differ from the baseline."""
+class Variant:
+    """One variant of an experiment: the knobs in which it differs from the baseline, ``Variant("baseline")``.
+
+    Everything else (model preset, image size, batch, epochs) comes from the run's ``config.Profile``.
+    """
 
     name: str
     augmentation: float = 0.0  # strength of the reference augmentation (0 = off)
@@ -36,19 +39,19 @@ class Config:
 
 
 REMEDIES = [
-    Config("baseline"),
-    Config("augmentation", augmentation=1.0),
-    Config("dropout 0.6", dropout=0.6),
-    Config("L2 1e-4", l2=1e-4),
-    Config("smaller head", head_units=(32,)),
-    Config("early stopping + plateau", early_stopping=True, reduce_on_plateau=True),
+    Variant("baseline"),
+    Variant("augmentation", augmentation=1.0),
+    Variant("dropout 0.6", dropout=0.6),
+    Variant("L2 1e-4", l2=1e-4),
+    Variant("smaller head", head_units=(32,)),
+    Variant("early stopping + plateau", early_stopping=True, reduce_on_plateau=True),
 ]
 
 IMBALANCE_METHODS = [
-    Config("no correction"),  # the baseline: lesson 08 reuses its runs
-    Config("class weights", imbalance="class_weights"),
-    Config("oversampling", imbalance="oversample"),
-    Config("focal loss", imbalance="focal"),
+    Variant("no correction"),  # the baseline: lesson 08 reuses its runs
+    Variant("class weights", imbalance="class_weights"),
+    Variant("oversampling", imbalance="oversample"),
+    Variant("focal loss", imbalance="focal"),
 ]
 
 IMBALANCES = ("none", "class_weights", "oversample", "focal")
@@ -155,7 +158,7 @@ def images_of(paths, image_size: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- running
-def _build(config: Config, profile, seed: int):
+def _build(config: Variant, profile, seed: int):
     """The profile's model with the configuration's head, dropout and L2 (initial weights from `seed`)."""
     from .model import from_profile
 
@@ -180,7 +183,7 @@ def _restart(model, fresh, learning_rate: float) -> None:
     model.optimizer.learning_rate = learning_rate
 
 
-def run_config(config: Config, train_files, val_files, profile, *, epochs: int, seeds=(0,),
+def run_config(config: Variant, train_files, val_files, profile, *, epochs: int, seeds=(0,),
                out_dir=None, verbose: int = 0, echo=None) -> list[dict]:
     """Train one configuration once per seed; return one row per seed: train and validation scores.
 
@@ -239,7 +242,7 @@ def run_config(config: Config, train_files, val_files, profile, *, epochs: int, 
                "fit_seconds": round(seconds, 1)}
         row["auc_gap"] = row["train_auc"] - row["val_auc"]
         row["knobs"] = {k: v for k, v in asdict(config).items() if k != "name" and v != getattr(
-            Config("_"), k)}
+            Variant("_"), k)}
         if echo:
             echo(f"    {config.name:<26} seed {seed}: val AUC {row['val_auc']:.3f}  train AUC {row['train_auc']:.3f}"
                  f"  ({row['seconds']:.0f} s)")

@@ -23,9 +23,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import keras
+import numpy as np
 
-from . import distribute, labels
+from . import distribute, labels, pipeline
 from .errors import TrainingError
+from .model import from_profile
 
 # ---------------------------------------------------------------- class balance
 # One definition, in the TensorFlow-free `labels` module; the name stays here for the lessons.
@@ -354,6 +356,35 @@ def _non_finite_message(where: tuple, save_path: Path | None, learning_rate: flo
     return (f"Training stopped at {at}: the loss became {value} instead of a finite number, so the weights are no "
             f"longer usable. {kept} Try a lower learning rate{lower} (--learning-rate), and check the data for "
             "broken images or wrong labels (cancer-course audit ROOT).")
+
+
+# ---------------------------------------------------------------- the recipe as one function (lesson 07)
+def train_reference(splits, profile, seed=0, *, save_path, log_path, epochs=None, augment=None,
+                    shuffle_labels=False, verbose="auto"):
+    """Lesson 07's recipe on ``splits`` (``pipeline.load_splits``): returns ``(model, history)`` as ``fit`` does.
+
+    The profile's model, seeded; lesson 06's pipeline at the profile's image size and batch, with
+    augmentation on the training split only; balanced class weights; Adam with the loss and
+    metrics that match the output; learning-rate decay, early stopping on validation AUC and the
+    best epoch checkpointed at ``save_path``, for ``epochs`` at most (default: the profile's).
+    ``augment`` is the augmentation layer (default ``pipeline.fast_augmentation(1.0, seed=seed)``);
+    pass your own to use it again afterwards: its random state moves on with every batch.
+    ``shuffle_labels=True`` trains on the training labels in a random order (lesson 11).
+    """
+    size, batch = profile.image_size, profile.batch_size
+    if augment is None:
+        augment = pipeline.fast_augmentation(1.0, seed=seed)
+    train_paths, train_labels = splits.files("train")
+    if shuffle_labels:
+        train_labels = list(np.random.default_rng(seed).permutation(train_labels))
+    train_ds = pipeline.from_files(train_paths, train_labels, size, batch, shuffle=True, augment=augment, seed=seed)
+    val_ds = pipeline.from_files(*splits.files("validation"), size, batch)
+    class_weight = balanced_class_weights(train_labels)
+    set_seed(seed)
+    model = compile_model(from_profile(profile, seed=seed), run_eagerly=profile.run_eagerly)
+    return fit(model, train_ds, val_ds, epochs=profile.epochs if epochs is None else epochs,
+               class_weight=class_weight, save_path=save_path, log_path=log_path, verbose=verbose)
+
 
 
 # ---------------------------------------------------------------- devices and training length

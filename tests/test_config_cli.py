@@ -40,7 +40,7 @@ def test_version_and_help():
 
 
 def test_check_environment_prints_setup_complete(capsys):
-    from cancer_course.setup import check_environment
+    from cancer_course.environment import check_environment
 
     versions = check_environment()
     out = capsys.readouterr().out

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cancer_course import data, pipeline
+from cancer_course import adapters, data, pipeline
 
 
 def _save(path, mode="RGB", size=(12, 12), fmt=None, value=None):
@@ -197,7 +197,7 @@ def test_medmnist_adapter_maps_breastmnist_label_0_to_malignant(tmp_path):
         arrays[f"{key}_labels"] = np.array([[i % 2] for i in range(n)], dtype=np.uint8)
     npz = tmp_path / "breastmnist.npz"
     np.savez(npz, **arrays)
-    out = data.from_medmnist_npz(npz, tmp_path / "course")
+    out = adapters.from_medmnist_npz(npz, tmp_path / "course")
     scan = data.scan_folder(out)
     assert scan.counts["train"] == {"benign": 3, "malignant": 3}
     assert scan.counts["validation"] == {"benign": 1, "malignant": 1}
@@ -207,7 +207,7 @@ def test_medmnist_adapter_maps_breastmnist_label_0_to_malignant(tmp_path):
     assert any("greyscale" in n for n in scan.notes)
     with pytest.raises(data.DataError, match="which label is malignant"):
         np.savez(tmp_path / "pneumoniamnist.npz", **arrays)
-        data.from_medmnist_npz(tmp_path / "pneumoniamnist.npz", tmp_path / "x")
+        adapters.from_medmnist_npz(tmp_path / "pneumoniamnist.npz", tmp_path / "x")
 
 
 def test_label_folder_adapter_with_and_without_splits(tmp_path):
@@ -216,20 +216,20 @@ def test_label_folder_adapter_with_and_without_splits(tmp_path):
         for label in ("0", "1"):
             for i in range(3):
                 _save(src / split / label / f"p{i}.png")
-    out = data.from_label_folders(src, tmp_path / "course")
+    out = adapters.from_label_folders(src, tmp_path / "course")
     scan = data.scan_folder(out)
     assert scan.counts == {s: {"benign": 3, "malignant": 3} for s in ("train", "validation")}
     flat = tmp_path / "flat"
     for label in ("0", "1"):
         for i in range(40):
             _save(flat / label / f"img{i:03d}.png", size=(4, 4))
-    out = data.from_label_folders(flat, tmp_path / "course2", link=False)
+    out = adapters.from_label_folders(flat, tmp_path / "course2", link=False)
     scan = data.scan_folder(out, require_test=True)
     assert sum(sum(c.values()) for c in scan.counts.values()) == 80
     assert all(sum(c.values()) > 0 for c in scan.counts.values())
     with pytest.raises(data.DataError, match="no 1/ folder"):
         (tmp_path / "bad" / "0").mkdir(parents=True)
-        data.from_label_folders(tmp_path / "bad", tmp_path / "x")
+        adapters.from_label_folders(tmp_path / "bad", tmp_path / "x")
 
 
 def test_real_pcam_folder_loads(shared_data):
@@ -241,7 +241,7 @@ def test_real_pcam_folder_loads(shared_data):
 
 
 def test_real_breastmnist_adapter(shared_data, tmp_path):
-    out = data.from_medmnist_npz(shared_data / "breastmnist" / "BreastMNIST.npz", tmp_path / "breast")
+    out = adapters.from_medmnist_npz(shared_data / "breastmnist" / "BreastMNIST.npz", tmp_path / "breast")
     scan = data.scan_folder(out)
     totals = {s: sum(c.values()) for s, c in scan.counts.items()}
     assert totals == {"train": 546, "validation": 78, "test": 156}

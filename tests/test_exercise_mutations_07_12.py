@@ -25,7 +25,7 @@ CHECKED = [p for lesson in LESSONS for p in problems(lesson) if not p.interpreti
 IMPORTS = {"keras": "keras", "layers": "keras:layers", "tf": "tensorflow", "np": "numpy", "math": "math",
            "kt": "keras_tuner", "csv": "csv", "time": "time", "Path": "pathlib:Path", "asdict": "dataclasses:asdict",
            "spearmanr": "scipy.stats:spearmanr", "roc_curve": "sklearn.metrics:roc_curve",
-           "inference": "cancer_course.inference", "Config": "cancer_course.experiments:Config"}
+           "inference": "cancer_course.inference", "Variant": "cancer_course.experiments:Variant"}
 
 
 def _answers(problem, code: str) -> tuple:
@@ -139,28 +139,28 @@ WRONG = {
     ],
     "08.1": [
         ("""
-         remedy_configs = [Config("baseline"), Config("remedy", augmentation=1.0), Config("remedy", label_smoothing=0.1),
-                           Config("both", augmentation=1.0, label_smoothing=0.1)]
+         remedy_configs = [Variant("baseline"), Variant("remedy", augmentation=1.0), Variant("remedy", label_smoothing=0.1),
+                           Variant("both", augmentation=1.0, label_smoothing=0.1)]
          """, "share a name"),
         ("""
-         remedy_configs = [Config("baseline"), Config("baseline again"), Config("augmentation", augmentation=1.0),
-                           Config("label smoothing", label_smoothing=0.1),
-                           Config("both", augmentation=1.0, label_smoothing=0.1)]
+         remedy_configs = [Variant("baseline"), Variant("baseline again"), Variant("augmentation", augmentation=1.0),
+                           Variant("label smoothing", label_smoothing=0.1),
+                           Variant("both", augmentation=1.0, label_smoothing=0.1)]
          """, "exactly four"),
         ("""
-         remedy_configs = [Config("baseline"), Config("augmentation", augmentation=0.5),
-                           Config("label smoothing", label_smoothing=0.1),
-                           Config("both", augmentation=0.5, label_smoothing=0.1)]
+         remedy_configs = [Variant("baseline"), Variant("augmentation", augmentation=0.5),
+                           Variant("label smoothing", label_smoothing=0.1),
+                           Variant("both", augmentation=0.5, label_smoothing=0.1)]
          """, "sets {'augmentation': 0.5}"),
         ("""
-         remedy_configs = {"baseline": Config("baseline"), "augmentation": Config("augmentation", augmentation=1.0)}
-         """, "should be a list of experiments.Config"),
+         remedy_configs = {"baseline": Variant("baseline"), "augmentation": Variant("augmentation", augmentation=1.0)}
+         """, "should be a list of experiments.Variant"),
         ("""
          remedy_configs = ["baseline", "augmentation", "label smoothing", "both"]
-         """, "is not an experiments.Config"),
+         """, "is not an experiments.Variant"),
         ("""
-         remedy_configs = [Config("baseline"), Config("augmentation", augmentation=1.0),
-                           Config("label smoothing", label_smoothing=0.1)]
+         remedy_configs = [Variant("baseline"), Variant("augmentation", augmentation=1.0),
+                           Variant("label smoothing", label_smoothing=0.1)]
          """, "combines both remedies"),
     ],
     "08.2": [
@@ -893,8 +893,8 @@ RIGHT = {
             return [schedule, stop]
         """],
     "08.1": ["""
-        remedy_configs = (Config("baseline"), Config("both", augmentation=1.0, label_smoothing=0.1),
-                          Config("smoothing only", label_smoothing=0.1), Config("augmentation only", augmentation=1.0))
+        remedy_configs = (Variant("baseline"), Variant("both", augmentation=1.0, label_smoothing=0.1),
+                          Variant("smoothing only", label_smoothing=0.1), Variant("augmentation only", augmentation=1.0))
         """],
     "08.2": ["""
         def recall_at_specificity(y_true, p, specificity=0.9):

@@ -34,11 +34,11 @@ def _scaffold() -> dict:
     from sklearn.metrics import roc_curve
 
     from cancer_course import inference
-    from cancer_course.experiments import Config
+    from cancer_course.experiments import Variant
 
     return {"keras": keras, "layers": layers, "tf": tf, "np": np, "math": math, "kt": kt, "csv": csv,
             "hashlib": hashlib, "time": time, "defaultdict": defaultdict, "asdict": asdict, "Path": Path,
-            "spearmanr": spearmanr, "roc_curve": roc_curve, "inference": inference, "Config": Config, "____": ____}
+            "spearmanr": spearmanr, "roc_curve": roc_curve, "inference": inference, "Variant": Variant, "____": ____}
 
 
 def _namespace(problem) -> dict:
@@ -118,13 +118,13 @@ WRONG = {
                 return [set(g) for g in groups.values() if len({f.split("/")[0] for f in g}) > 1]''', "only partly"),
     ],
     "08.1": [
-        ('''remedy_configs = [Config("augmentation", augmentation=1.0), Config("label smoothing", label_smoothing=0.1),
-                Config("both", augmentation=1.0, label_smoothing=0.1)]''', "start with the baseline"),
-        ('''remedy_configs = [Config("baseline"), Config("augmentation", augmentation=1.0, dropout=0.6),
-                Config("label smoothing", label_smoothing=0.1), Config("both", augmentation=1.0, label_smoothing=0.1)]''',
+        ('''remedy_configs = [Variant("augmentation", augmentation=1.0), Variant("label smoothing", label_smoothing=0.1),
+                Variant("both", augmentation=1.0, label_smoothing=0.1)]''', "start with the baseline"),
+        ('''remedy_configs = [Variant("baseline"), Variant("augmentation", augmentation=1.0, dropout=0.6),
+                Variant("label smoothing", label_smoothing=0.1), Variant("both", augmentation=1.0, label_smoothing=0.1)]''',
          "also changes {'dropout': 0.6}"),
-        ('''remedy_configs = [Config("baseline"), Config("augmentation", augmentation=1.0),
-                Config("both", augmentation=1.0, label_smoothing=0.1)]''', "label_smoothing=0.1 *alone*"),
+        ('''remedy_configs = [Variant("baseline"), Variant("augmentation", augmentation=1.0),
+                Variant("both", augmentation=1.0, label_smoothing=0.1)]''', "label_smoothing=0.1 *alone*"),
     ],
     "08.2": [
         ('''def recall_at_specificity(y_true, p, specificity=0.9):

@@ -148,7 +148,7 @@ def test_only_the_early_stopping_row_stops_early(tiles, monkeypatch):
         return callbacks
 
     monkeypatch.setattr(training, "make_callbacks", spy)
-    for config in (experiments.REMEDIES[0], experiments.Config("es", early_stopping=True)):
+    for config in (experiments.REMEDIES[0], experiments.Variant("es", early_stopping=True)):
         experiments.run_config(config, tiles.files("train"), tiles.files("validation"), PROFILES["smoke"], epochs=1)
     baseline, stopping = made
     assert keras.callbacks.EarlyStopping not in baseline
@@ -165,7 +165,7 @@ def test_a_smaller_head_is_a_row():
 
 
 def test_run_experiments_returns_a_tidy_table(tiles):
-    configs = [experiments.Config("baseline"), experiments.Config("weights", imbalance="class_weights", l2=1e-4)]
+    configs = [experiments.Variant("baseline"), experiments.Variant("weights", imbalance="class_weights", l2=1e-4)]
     lines = []
     rows = experiments.run_experiments(configs, tiles.files("train"), tiles.files("validation"), PROFILES["smoke"],
                                        epochs=1, seeds=(0, 1), echo=lines.append)
@@ -180,13 +180,13 @@ def test_run_experiments_returns_a_tidy_table(tiles):
     assert lines[0] == "[1/2] baseline ..."
     assert experiments.plot_comparison(rows) is not None
     with pytest.raises(ValueError, match="imbalance must be one of"):
-        experiments.run_config(experiments.Config("x", imbalance="smote"), tiles.files("train"),
+        experiments.run_config(experiments.Variant("x", imbalance="smote"), tiles.files("train"),
                                tiles.files("validation"), PROFILES["smoke"], epochs=1)
 
 
 def test_a_reused_model_repeats_a_fresh_run(tiles):
     """Seeds after the first restart the compiled model; that must give what a fresh model gives."""
-    config = experiments.Config("dropout", dropout=0.5)
+    config = experiments.Variant("dropout", dropout=0.5)
     args = (config, tiles.files("train"), tiles.files("validation"), PROFILES["smoke"])
     reused = experiments.run_config(*args, epochs=2, seeds=(0, 1))[1]
     fresh = experiments.run_config(*args, epochs=2, seeds=(1,))[0]

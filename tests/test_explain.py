@@ -167,11 +167,11 @@ def test_a_flat_map_fails_the_sanity_check(model):
     real = explain.grad_cam(model, x)
     flat = np.zeros_like(real)
     assert explain.map_similarity(real[0], flat[0])["spearman"] == 0.0  # the old convention: looks like a pass
-    verdict = explain._verdict(real, flat, 0.0, 0.5, "randomised model")
+    verdict = explain.checks._verdict(real, flat, 0.0, 0.5, "randomised model")
     assert verdict["passed"] is False and "flat" in verdict["reason"]
-    assert explain._verdict(flat, real, 0.0, 0.5, "randomised model")["passed"] is False
-    assert explain._verdict(real, real, 1.0, 0.5, "randomised model")["passed"] is False
-    ok = explain._verdict(real, real[::-1], 0.1, 0.5, "randomised model")
+    assert explain.checks._verdict(flat, real, 0.0, 0.5, "randomised model")["passed"] is False
+    assert explain.checks._verdict(real, real, 1.0, 0.5, "randomised model")["passed"] is False
+    ok = explain.checks._verdict(real, real[::-1], 0.1, 0.5, "randomised model")
     assert ok["passed"] and "necessary, not sufficient" in ok["reason"]
 
 

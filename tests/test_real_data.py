@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cancer_course.data import from_medmnist_npz, scan_folder
+from cancer_course.adapters import from_medmnist_npz
+from cancer_course.data import scan_folder
 from cancer_course.pipeline import load_splits
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"

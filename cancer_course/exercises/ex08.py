@@ -18,39 +18,39 @@ LESSON = "lesson 08 (overfitting and class imbalance; cancer_course/experiments.
 class RemedyExperiment(Problem):
     title = "a fair remedy experiment"
     names = ("remedy_configs",)
-    lesson = LESSON + ": section 1, 'Config' and 'REMEDIES'"
+    lesson = LESSON + ": section 1, 'Variant' and 'REMEDIES'"
     hints = (
         "A fair comparison changes one knob at a time against a baseline that changes none, then combines them. "
-        "experiments.Config(name, ...) takes only the knobs that differ from the baseline.",
-        "Four configurations: Config('baseline'); one with augmentation=1.0 only; one with label_smoothing=0.1 only; "
+        "experiments.Variant(name, ...) takes only the knobs that differ from the baseline.",
+        "Four configurations: Variant('baseline'); one with augmentation=1.0 only; one with label_smoothing=0.1 only; "
         "one with both. Every name different.",
-        "Fill the blanks: [Config('baseline'), Config('augmentation', ____=1.0), Config('label smoothing', "
-        "____=0.1), Config('both', ____, ____)] - four names, four rows of the table.",
+        "Fill the blanks: [Variant('baseline'), Variant('augmentation', ____=1.0), Variant('label smoothing', "
+        "____=0.1), Variant('both', ____, ____)] - four names, four rows of the table.",
     )
     solution_code = '''
-    from cancer_course.experiments import Config
+    from cancer_course.experiments import Variant
 
     remedy_configs = [
-        Config("baseline"),
-        Config("augmentation", augmentation=1.0),
-        Config("label smoothing 0.1", label_smoothing=0.1),
-        Config("augmentation + label smoothing", augmentation=1.0, label_smoothing=0.1),
+        Variant("baseline"),
+        Variant("augmentation", augmentation=1.0),
+        Variant("label smoothing 0.1", label_smoothing=0.1),
+        Variant("augmentation + label smoothing", augmentation=1.0, label_smoothing=0.1),
     ]
     '''
 
     def _check(self, remedy_configs):
         from dataclasses import fields
 
-        from ..experiments import Config
+        from ..experiments import Variant
 
         if not isinstance(remedy_configs, list | tuple) or not remedy_configs:
-            raise Incorrect(f"`remedy_configs` should be a list of experiments.Config, not "
+            raise Incorrect(f"`remedy_configs` should be a list of experiments.Variant, not "
                             f"{type(remedy_configs).__name__}.")
         for c in remedy_configs:
-            if not isinstance(c, Config):
-                raise Incorrect(f"{c!r} is not an experiments.Config: write Config('name', knob=value, ...).")
-        base = Config("_")
-        knobs = [f.name for f in fields(Config) if f.name != "name"]
+            if not isinstance(c, Variant):
+                raise Incorrect(f"{c!r} is not an experiments.Variant: write Variant('name', knob=value, ...).")
+        base = Variant("_")
+        knobs = [f.name for f in fields(Variant) if f.name != "name"]
 
         def changed(c):
             return {k: getattr(c, k) for k in knobs if getattr(c, k) != getattr(base, k)}
@@ -60,7 +60,7 @@ class RemedyExperiment(Problem):
             raise Incorrect(f"two configurations share a name ({names}): each row of the table needs its own name.")
         if changed(remedy_configs[0]):
             raise Incorrect(f"the first configuration, {names[0]!r}, changes {changed(remedy_configs[0])}: start "
-                            "with the baseline, Config('baseline'), which changes nothing - every remedy is "
+                            "with the baseline, Variant('baseline'), which changes nothing - every remedy is "
                             "judged against it.")
         wanted = {"augmentation": 1.0, "label_smoothing": 0.1}
         rest = [changed(c) for c in remedy_configs[1:]]
@@ -78,7 +78,7 @@ class RemedyExperiment(Problem):
                 why = (" it only appears together with another knob, so its own effect cannot be told apart"
                        if both else "")
                 raise Incorrect(f"no configuration changes {knob}={value} *alone*:{why} add "
-                                f"Config('...', {knob}={value}).")
+                                f"Variant('...', {knob}={value}).")
         if wanted not in rest:
             raise Incorrect("no configuration combines both remedies: add one with augmentation=1.0 and "
                             "label_smoothing=0.1, to see whether they add up.")

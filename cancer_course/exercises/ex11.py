@@ -14,7 +14,7 @@ import numpy as np
 from ._choice import Choice, Option, format_table
 from .core import Incorrect, Problem, register
 
-LESSON = "lesson 11 (explainability and shortcut learning; cancer_course/explain.py)"
+LESSON = "lesson 11 (explainability and shortcut learning; cancer_course/explain/)"
 
 
 def _randomise(model, seed: int, scale: float = 0.4) -> None:

@@ -1,4 +1,4 @@
-"""The notebooks' setup check: minimum versions, a version table, GPU advice."""
+"""The notebooks' environment check (the setup cell of every lesson): minimum versions, a version table, GPU advice."""
 
 from __future__ import annotations
 
