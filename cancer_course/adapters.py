@@ -1,6 +1,6 @@
 """Adapters: public datasets, as their authors ship them, into the course layout.
 
-``ROOT/{train,validation,test}/{benign,malignant}/*`` is what :func:`cancer_course.data.load_splits`
+``ROOT/{train,validation,test}/{benign,malignant}/*`` is what :func:`cancer_course.pipeline.load_splits`
 reads. :mod:`cancer_course.datasets` downloads BreastMNIST and PatchCamelyon and calls these; a
 learner with a copy already on disk calls them directly:
 

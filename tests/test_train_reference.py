@@ -17,7 +17,7 @@ from PIL import Image
 
 from cancer_course import pipeline, training
 from cancer_course.config import get_profile
-from cancer_course.data import load_splits
+from cancer_course.pipeline import load_splits
 from cancer_course.model import from_profile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,7 +85,7 @@ def _pasted_recipe(splits, profile, save_path, log_path, shuffle_labels=False):
     val_ds = pipeline.from_files(*splits.files("validation"), size, batch)
     class_weight = training.balanced_class_weights(splits.files("train")[1])
     training.set_seed(0)
-    model = training.compile_model(from_profile(profile, seed=0))
+    model = training.compile_model(from_profile(profile, seed=0), run_eagerly=profile.run_eagerly)
     return training.fit(model, train_ds, val_ds, epochs=profile.epochs, class_weight=class_weight,
                         save_path=save_path, log_path=log_path, verbose=0)
 
