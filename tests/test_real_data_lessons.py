@@ -82,7 +82,7 @@ def test_the_capstone_measures_breastmnists_own_duplicates(tmp_path, monkeypatch
     """Lesson 14 on real ultrasound images (development and CI only): the audit finds BreastMNIST's
     near-duplicates across its splits, the lesson measures what they do to the test AUC (no planted
     demonstration copy), and the split it makes passes its second audit."""
-    from cancer_course.data import from_medmnist_npz
+    from cancer_course.adapters import from_medmnist_npz
 
     monkeypatch.setenv(config.ENV_DATA_DIR, str(tmp_path / "data"))
     root = from_medmnist_npz(BREASTMNIST, tmp_path / "breastmnist")
