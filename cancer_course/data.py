@@ -28,6 +28,7 @@ Adapters that turn public datasets into this layout live in :mod:`cancer_course.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -122,11 +123,12 @@ class Layout:
     notes: list[str]
 
 
-def check_layout(root: str | Path, require_test: bool = False) -> Layout:
+def check_layout(root: str | Path, require_test: bool = False, splits: Sequence[str] | None = None) -> Layout:
     """Check the folders under `root` (splits, class folders, what sits in them) without opening an image.
 
     The one layout check: :func:`scan_folder` (train, evaluate) and ``cancer-course audit`` both
-    use it, so they refuse the same folders with the same words.
+    use it, so they refuse the same folders with the same words. `splits` checks only those
+    splits, each of them required (``evaluate`` reads the one split it evaluates).
     """
     root = Path(root).expanduser()
     if not root.is_dir():
@@ -138,11 +140,11 @@ def check_layout(root: str | Path, require_test: bool = False) -> Layout:
     notes: list[str] = []
     files: dict[str, list[tuple[Path, int]]] = {}
     entries = {p.name: p for p in root.iterdir()}
-    for split in SPLITS:
+    for split in SPLITS if splits is None else splits:
         if split not in entries or not entries[split].is_dir():
             near = [n for n in entries if n.lower() in (split, split[:3], "val", "valid", "testing", "training")]
             hint = f" (found {near[0]!r}: rename it to {split!r})" if near else ""
-            if split in REQUIRED_SPLITS or require_test:
+            if splits is not None or split in REQUIRED_SPLITS or require_test:
                 problems.append(f"missing split folder {root / split}{hint}: create it with benign/ and malignant/ inside")
             else:
                 notes.append(f"no test split in {root}: only train and validation are loaded")
@@ -160,14 +162,16 @@ def check_layout(root: str | Path, require_test: bool = False) -> Layout:
     return Layout(files, problems, notes)
 
 
-def scan_folder(root: str | Path, require_test: bool = False, verify: bool = True) -> FolderScan:
+def scan_folder(root: str | Path, require_test: bool = False, verify: bool = True,
+                splits: Sequence[str] | None = None) -> FolderScan:
     """Check the layout under `root` and open every image; raise :class:`DataError` on problems.
 
     Returns the ``(path, label)`` list of every split present. `verify=False` skips decoding
-    every image (faster, but corrupt files then surface later, inside TensorFlow).
+    every image (faster, but corrupt files then surface later, inside TensorFlow). `splits`
+    scans only those splits, each of them required (``evaluate`` scans the split it evaluates).
     """
     root = Path(root).expanduser()
-    layout = check_layout(root, require_test=require_test)
+    layout = check_layout(root, require_test=require_test, splits=splits)
     problems, notes = list(layout.problems), list(layout.notes)
     files: dict[str, list[tuple[Path, int]]] = {}
     counts: dict[str, dict[str, int]] = {}

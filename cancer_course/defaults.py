@@ -18,3 +18,8 @@ NEAR_THRESHOLD = 10  # bits out of 64: near-duplicate candidates, then confirmed
 
 # Predictions (cancer_course.inference)
 BATCH_SIZE = 64  # images per model call: large enough to amortise the call, small enough for any laptop
+
+# Images (cancer_course.images)
+EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")  # any letter case
+SIZE_POLICY = ("images of another size are resized to the model's input size (bilinear, antialiased), "
+               "as training does")

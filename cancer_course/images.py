@@ -37,11 +37,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")  # any letter case
+from .defaults import EXTENSIONS, SIZE_POLICY  # noqa: F401  (what the command parsers show: defaults.py)
+
 FORMATS = {"PNG", "JPEG", "MPO", "BMP", "GIF", "TIFF", "WEBP"}  # Pillow's names (MPO: a multi-picture JPEG)
 MAX_PIXELS = 50_000_000  # larger images are refused before they are decoded (a 50 MP RGB image is 150 MB)
-SIZE_POLICY = ("images of another size are resized to the model's input size (bilinear, antialiased), "
-               "as training does")
 
 # How each Pillow mode becomes RGB, in words for reports.
 CONVERSIONS = {

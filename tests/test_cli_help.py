@@ -53,3 +53,17 @@ def test_python_m_of_a_subpackage_runs_its_subcommand():
                              text=True, timeout=120)
         assert run.returncode == 0, run.stderr
         assert f"usage: cancer-course {command}" in run.stdout, run.stdout[:200]
+
+
+def test_the_commands_that_read_images_say_how_in_their_help(capsys):
+    from cancer_course.cli import main
+    from cancer_course.images import EXTENSIONS, SIZE_POLICY
+
+    def help_of(command: str) -> str:
+        assert main([command, "--help"]) == 0
+        return " ".join(capsys.readouterr().out.split())  # argparse wraps lines at the terminal's width
+
+    for command in ("train", "evaluate", "predict"):
+        assert SIZE_POLICY in help_of(command), command
+    assert "--resize ignored: kept for old scripts" in help_of("evaluate")
+    assert f"image files ({' '.join(EXTENSIONS)})" in help_of("predict")

@@ -89,6 +89,18 @@ def test_test_split_is_optional_unless_required(tmp_path):
         data.scan_folder(root, require_test=True)
 
 
+def test_splits_scans_only_those_and_requires_each(tmp_path):
+    root = _make_root(tmp_path, splits=("test",))
+    (root / "test" / "benign" / "broken.png").write_bytes(b"not a png")
+    with pytest.raises(data.DataError, match="broken.png"):
+        data.scan_folder(root, splits=("test",))
+    (root / "test" / "benign" / "broken.png").unlink()
+    scan = data.scan_folder(root, splits=("test",))  # no train or validation: not asked for, not missing
+    assert list(scan.files) == ["test"] and scan.counts["test"] == {"benign": 2, "malignant": 2}
+    with pytest.raises(data.DataError, match="missing split folder .*holdout"):
+        data.scan_folder(root, splits=("test", "holdout"))
+
+
 def test_missing_split_names_the_folder_and_suggests_renaming(tmp_path):
     root = _make_root(tmp_path, splits=("train", "val"))
     message = _problem(root, "missing split folder")

@@ -2,6 +2,7 @@
 evaluate() and the `evaluate` command end to end, and each learner-facing error."""
 
 import json
+import shutil
 
 import keras
 import numpy as np
@@ -17,6 +18,7 @@ from sklearn.metrics import (
 
 from cancer_course import evaluation as ev
 from cancer_course.cli import main
+from cancer_course.errors import DataError
 
 SIZE = 32
 
@@ -254,6 +256,23 @@ def test_one_class_split_names_split_and_counts(model, tmp_path):
     root = make_root(tmp_path / "data", test=(5, 0))
     with pytest.raises(ValueError, match=r"'test' split of .* has 5 benign and 0 malignant.*AUC.*undefined"):
         ev.evaluate(model, root, "test", tmp_path / "out")
+
+
+def test_a_split_without_its_other_class_folder_is_explained_too(model, tmp_path):
+    root = make_root(tmp_path / "data", test=(3, 0))
+    (root / "test" / "malignant").rmdir()
+    with pytest.raises(ValueError, match=r"'test' split of .* has 3 benign and 0 malignant.*AUC.*undefined"):
+        ev.predict_split(model, root, "test")
+
+
+def test_only_the_split_read_is_scanned(model, tmp_path):
+    root = make_root(tmp_path / "data", test=(2, 2))
+    shutil.rmtree(root / "train")  # a folder without training images can still be evaluated
+    (root / "validation" / "benign" / "broken.png").write_bytes(b"not a png")
+    y, _, paths = ev.predict_split(model, root, "test")
+    assert y.tolist() == [0, 0, 1, 1] and all("/test/" in path for path in paths)
+    with pytest.raises(DataError, match="broken.png: cannot be decoded"):
+        ev.predict_split(model, root, "validation")
 
 
 def test_images_of_another_size_are_resized_as_training_does(model, tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .. import DISCLAIMER
+from .. import DISCLAIMER, defaults
 from ..errors import CourseError
 from . import arguments as check
 
@@ -30,7 +30,7 @@ def run(args) -> int:
     try:
         result = evaluate(args.model, args.dataset_path, args.split, args.out, threshold=args.threshold,
                           target_sensitivity=args.target_sensitivity, threshold_split=args.threshold_split,
-                          n_boot=args.n_boot, seed=args.seed, resize=args.resize, json_path=args.json,
+                          n_boot=args.n_boot, seed=args.seed, json_path=args.json,
                           prevalence=args.prevalence, batch_size=args.batch_size)
     except (OSError, ValueError) as exc:
         raise CourseError(str(exc)) from exc
@@ -50,7 +50,7 @@ def register_cli(sub) -> None:
         "evaluate",
         help="evaluate a model on a dataset split: AUC with intervals, thresholds, calibration, figures",
         description="Print the headline metrics and write every figure and a JSON of their numbers. "
-        + DISCLAIMER,
+        f"Image sizes: {defaults.SIZE_POLICY}. " + DISCLAIMER,
     )
     p.add_argument("--model", required=True, help="a .keras model written by `cancer-course train`")
     p.add_argument("--dataset-path", required=True, metavar="ROOT",
@@ -70,7 +70,8 @@ def register_cli(sub) -> None:
                    "(default: the evaluated split's)")
     p.add_argument("--n-boot", type=check.whole(1, 1_000_000), default=1000, help="bootstrap resamples for the intervals (default 1000)")
     p.add_argument("--seed", type=check.seed, default=0, help="bootstrap seed (default 0)")
-    p.add_argument("--resize", action="store_true", help="resize images whose size differs from the model's input")
+    p.add_argument("--resize", action="store_true",
+                   help="ignored: kept for old scripts (images are always resized as in training)")
     p.add_argument("--batch-size", type=check.batch_size, default=32, help="images per model call (default 32)")
     p.add_argument("--model-card", default=None, metavar="FILE", help="also write a Markdown model card")
     p.set_defaults(func=run)

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from .. import defaults
 from ..defaults import BATCH_SIZE
 from ..errors import CourseError
 from . import arguments as check
@@ -77,8 +78,10 @@ def register_cli(sub) -> None:
     p = sub.add_parser("predict", help="predict benign/malignant for image files (research and education only)",
                        description="Predict image files, folders (--recursive for their subfolders) and glob "
                        "patterns, a batch at a time; each batch's results are written as soon as they exist. "
-                       "Research and education only: not a diagnosis.")
-    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files, folders or quoted glob patterns")
+                       f"An image is a file ending in {' '.join(defaults.EXTENSIONS)} (any letter case). "
+                       f"Image sizes: {defaults.SIZE_POLICY}. Research and education only: not a diagnosis.")
+    p.add_argument("images", nargs="+", metavar="IMAGE",
+                   help=f"image files ({' '.join(defaults.EXTENSIONS)}), folders or quoted glob patterns")
     p.add_argument("--model", required=True, help="a .keras model written by `cancer-course train`")
     p.add_argument("--threshold", type=check.probability, default=0.5, help="probability of malignant at which to say Malignant")
     p.add_argument("--recursive", action="store_true", help="look in the subfolders of folders (and let ** match them)")

@@ -13,7 +13,7 @@ import json
 import time
 from pathlib import Path
 
-from .. import distribute
+from .. import defaults, distribute
 from ..config import PROFILES, results_dir
 from ..errors import CourseError
 from . import arguments as check
@@ -172,7 +172,9 @@ def run(args) -> int:
 
 
 def register_cli(sub) -> None:
-    p = sub.add_parser("train", help="train the model (the reference train.py); embedded dataset by default")
+    p = sub.add_parser("train", help="train the model (the reference train.py); embedded dataset by default",
+                       description="Train the course model on ROOT/{train,validation}/{benign,malignant}/ images "
+                       f"(default: the embedded dataset). Image sizes: {defaults.SIZE_POLICY}.")
     p.add_argument("--epochs", type=check.whole(1, 100_000), default=None,
                    help="maximum epochs (default 100, or the profile's)")
     p.add_argument("--batch-size", type=check.batch_size, default=32)

@@ -13,7 +13,7 @@ import numpy as np
 from ._choice import format_table
 from .core import Incorrect, Problem, register
 
-LESSON = "lesson 10 (evaluation; cancer_course/evaluation.py)"
+LESSON = "lesson 10 (evaluation; cancer_course/evaluation/)"
 
 
 def _scores(seed: int, n_benign: int = 40, n_malignant: int = 25):
