@@ -114,7 +114,7 @@ def compare(rows, a: str, b: str, test_labels, metric: str = "test_auc", groups=
     seeds = sorted(runs[a])
     if sorted(runs[b]) != seeds:
         raise ValueError(f"{a!r} ran seeds {seeds} but {b!r} ran {sorted(runs[b])}: a paired comparison needs the same seeds.")
-    per_seed = [{"seed": s, **compare_aucs(test_labels, runs[a][s]["p_test"], runs[b][s]["p_test"], groups=groups)}
+    per_seed = [{**compare_aucs(test_labels, runs[a][s]["p_test"], runs[b][s]["p_test"], groups=groups), "seed": s}
                 for s in seeds]
     over = experiments.noise_verdict([runs[a][s][metric] for s in seeds], [runs[b][s][metric] for s in seeds],
                                      paired=True)
