@@ -108,6 +108,13 @@ class _alarm:
 _CORE_PARTS = ("_results", "_placeholder", "_messages", "_checking")
 
 
+def _lesson_part(name: str) -> str | None:
+    """``"14"`` for a part of lesson 14's module (``_ex14_card``: imported by ex14 only), else None."""
+    if name.startswith("_ex") and name[3:5].isdigit() and name[5:6] == "_":
+        return name[3:5]
+    return None
+
+
 def _load_fresh_checks(package_dir: str, lesson: str) -> dict:
     """Load cancer_course.exercises (core and its parts, helpers, exNN) again from the files in `package_dir`.
 
@@ -133,8 +140,11 @@ def _load_fresh_checks(package_dir: str, lesson: str) -> dict:
     pkg_spec, pkg = load("cancer_course.exercises", os.path.join(folder, "__init__.py"), package=True)
     helpers = sorted(f[:-3] for f in os.listdir(folder) if f.startswith("_") and f.endswith(".py")
                      and f != "__init__.py")
+    # A lesson's own parts (_ex14_card.py for ex14) come right before it; other lessons' are not loaded.
+    own = [name for name in helpers if _lesson_part(name) == lesson]
+    helpers = [name for name in helpers if _lesson_part(name) is None]
     parts = [name for name in _CORE_PARTS if name in helpers]
-    helpers = parts + ["core"] + [name for name in helpers if name not in parts] + [f"ex{lesson}"]
+    helpers = parts + ["core"] + [name for name in helpers if name not in parts] + own + [f"ex{lesson}"]
     for name in helpers:
         spec, module = load(f"cancer_course.exercises.{name}", os.path.join(folder, f"{name}.py"))
         spec.loader.exec_module(module)
