@@ -12,56 +12,11 @@ import numbers
 import numpy as np
 
 from ._choice import Choice, Option, format_table
+from ._ex11_models import _attention_model, _gradcam_case, _plain_model, _raw_cam, _saliency_model
+from ._keras import randomise
 from .core import Incorrect, Problem, register
 
 LESSON = "lesson 11 (explainability and shortcut learning; cancer_course/explain/)"
-
-
-def _randomise(model, seed: int, scale: float = 0.4) -> None:
-    rng = np.random.default_rng(seed)
-    for w in model.weights:
-        value = rng.normal(0, scale, size=tuple(w.shape)).astype("float32")
-        if "variance" in w.path:
-            value = np.abs(value) + 0.5
-        w.assign(value)
-
-
-def _plain_model():
-    import keras
-    from keras import layers
-
-    inputs = keras.Input((16, 16, 3))
-    x = layers.Conv2D(4, 3, padding="same", activation="relu", name="conv_a")(inputs)
-    x = layers.Conv2D(8, 3, padding="same", activation="relu", name="conv_b")(x)
-    x = layers.GlobalAveragePooling2D(name="pool")(x)
-    return keras.Model(inputs, layers.Dense(2, activation="softmax", name="output")(x), name="plain")
-
-
-def _attention_model():
-    import keras
-    from keras import layers
-
-    inputs = keras.Input((16, 16, 3))
-    x = layers.Conv2D(8, 3, padding="same", name="conv")(inputs)
-    x = layers.BatchNormalization(name="bn")(x)
-    x = layers.ReLU(name="relu")(x)
-    gate = layers.Conv2D(1, 7, padding="same", activation="sigmoid", name="spatial_map")(x)
-    x = layers.Multiply(name="attended")([x, gate])
-    x = layers.GlobalAveragePooling2D(name="pool")(x)
-    x = layers.Dense(4, activation="relu", name="hidden")(x)
-    return keras.Model(inputs, layers.Dense(1, activation="sigmoid", name="output")(x), name="attention")
-
-
-def _saliency_model():
-    """A model whose last 4-D layer is a 1-channel map: the feature map Grad-CAM wants comes before it."""
-    import keras
-    from keras import layers
-
-    inputs = keras.Input((16, 16, 3))
-    x = layers.Conv2D(6, 3, padding="same", activation="relu", name="features")(inputs)
-    x = layers.Conv2D(1, 1, activation="sigmoid", name="saliency")(x)
-    x = layers.Flatten(name="flat")(x)
-    return keras.Model(inputs, layers.Dense(2, activation="softmax", name="output")(x), name="saliency_head")
 
 
 class LastConvLayer(Problem):
@@ -118,47 +73,6 @@ class LastConvLayer(Problem):
                             "also outputs a feature map (BN, ReLU and attention act on the features too): take the "
                             "*last* 4-D layer with more than one channel.")
         return "the last feature map before pooling, whatever kind of layer made it."
-
-
-def _gradcam_case():
-    """A small model with a linear malignant score, and an image whose map has both signs."""
-    import keras
-    from keras import layers
-
-    from ..explain import grad_cam
-
-    inputs = keras.Input((12, 12, 3))
-    x = layers.Conv2D(4, 3, padding="same", activation="relu", name="early")(inputs)
-    x = layers.Conv2D(6, 3, strides=2, padding="same", name="features")(x)
-    x = layers.ReLU(name="relu")(x)  # makes the gradient differ from position to position
-    x = layers.GlobalAveragePooling2D(name="pool")(x)
-    model = keras.Model(inputs, layers.Dense(1, name="score")(x), name="tiny")
-    rng = np.random.default_rng(0)
-    for seed in range(50):
-        _randomise(model, seed)
-        image = rng.uniform(size=(12, 12, 3)).astype("float32")
-        raw = _raw_cam(model, image)
-        alt = np.maximum(_raw_cam(model, image, average=False), 0)
-        if raw.max() > 0 and raw.min() < -0.2 * raw.max() and alt.max() > 0:
-            want = grad_cam(model, image, "features", resize=False)
-            if not np.allclose(alt / alt.max(), want, atol=1e-3):
-                return model, image, want
-    raise RuntimeError("no suitable Grad-CAM case")  # pragma: no cover
-
-
-def _raw_cam(model, image, average: bool = True):
-    import keras
-    import tensorflow as tf
-
-    tap = keras.Model(model.input, [model.get_layer("features").output, model.output])
-    with tf.GradientTape() as tape:
-        features, score = tap(image[None], training=False)
-        tape.watch(features)
-        score = score[:, 0]
-    grads = tape.gradient(score, features)
-    if average:
-        return tf.reduce_sum(features * tf.reduce_mean(grads, axis=(1, 2), keepdims=True), axis=-1)[0].numpy()
-    return tf.reduce_sum(features * grads, axis=-1)[0].numpy()
 
 
 class GradCam(Problem):
@@ -271,7 +185,7 @@ class RandomisedCopy(Problem):
         import keras
 
         model = _attention_model()
-        _randomise(model, 3)
+        randomise(model, 3, scale=0.4)
         before = _trainable_snapshot(model)
         x = np.random.default_rng(4).uniform(size=(2, 16, 16, 3)).astype("float32")
         p_before = np.asarray(model(x, training=False))
