@@ -25,9 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from cancer_course.config import repo_root  # noqa: E402
 from cancer_course.exercises import build as nbbuild  # noqa: E402
 from cancer_course.exercises import grading  # noqa: E402
-from cancer_course.notebooks import repo_root  # noqa: E402
 
 
 def make_class(folder: Path, lesson: str, students: int) -> None:

@@ -19,8 +19,8 @@ from .errors import CourseError  # noqa: F401  (re-exported: `from cancer_course
 
 # Modules that add subcommands, in the order --help lists them.
 COMMAND_MODULES = [
-    "cancer_course.runner",  # lessons: run every lesson into build/
-    "cancer_course.notebooks",  # notebooks: check conventions, restamp badges
+    "cancer_course.commands.lessons",  # lessons: run every lesson into build/
+    "cancer_course.commands.notebooks",  # notebooks: check conventions, restamp badges
     "cancer_course.commands.synth",  # synth: generate the embedded tissue dataset
     "cancer_course.commands.audit",  # audit: counts, balance, unreadable files, duplicates, leaks
     "cancer_course.commands.train",  # train: the reference train.py

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from cancer_course.notebooks import all_notebooks, check_notebook, colab_url, repo_root, restamp
+from cancer_course.commands.notebooks import all_notebooks, check_notebook, colab_url, repo_root, restamp
 
 ROOT = repo_root()
 NOTEBOOKS = all_notebooks(ROOT)

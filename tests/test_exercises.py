@@ -13,9 +13,9 @@ import textwrap
 
 import pytest
 
+from cancer_course.config import repo_root
 from cancer_course.exercises import ____, core, problems
 from cancer_course.exercises import build as nbbuild
-from cancer_course.notebooks import repo_root
 
 ROOT = repo_root()
 LESSONS = ("02", "03", "04", "05", "06", "07")  # 01 and 08-12: tests/test_exercises_more.py
@@ -374,7 +374,7 @@ def test_transform_stubs_regions_and_comments_hints():
 
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=[p.name for p in SOLUTIONS])
 def test_build_is_a_pure_function(solution):
-    from cancer_course import notebooks as nbconv
+    from cancer_course.commands import notebooks as nbconv
 
     original = nbconv.load(solution)
     before = json.dumps(original, sort_keys=True)

@@ -10,11 +10,11 @@ import textwrap
 import numpy as np
 import pytest
 
+from cancer_course.config import repo_root
 from cancer_course.exercises import ____, core, problems
 from cancer_course.exercises import build as nbbuild
 from cancer_course.exercises._checking import _resolve
 from cancer_course.exercises._choice import Choice
-from cancer_course.notebooks import repo_root
 
 ROOT = repo_root()
 ALL = problems()

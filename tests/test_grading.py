@@ -18,15 +18,16 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
 import pytest
 
+from cancer_course.config import repo_root
 from cancer_course.exercises import build as nbbuild
 from cancer_course.exercises import grading
 from cancer_course.exercises.grading import kernel, results
-from cancer_course.notebooks import repo_root
 
 ROOT = repo_root()
 LESSON = "03"
@@ -413,3 +414,28 @@ def test_only_the_graders_own_result_counts():
     stuck = results._assemble(sub, _run(killed=True, result=None), 60)  # ignored the interrupt: kernel killed
     assert stuck.status == grading.TIMED_OUT and "did not stop when interrupted" in stuck.detail
     assert stuck.total == 0 and {q.status for q in stuck.questions} == {grading.NOT_GRADED}
+
+
+def test_a_lessons_own_parts_load_fresh_with_it_and_their_classes_belong_to_its_questions():
+    """ex14 imports its first exercise from _ex14_split: the grader loads that part afresh (other lessons' parts
+    not at all), and a changed class there costs its own question, not every one."""
+    script = textwrap.dedent("""
+        import os, sys
+        import cancer_course
+        from cancer_course.exercises import _ex14_split, ex14  # the session's copies
+        from cancer_course.exercises.grading import kernel
+        package_dir = os.path.dirname(cancer_course.__file__)
+        session = {n: m for n, m in sys.modules.items() if n.startswith("cancer_course.exercises")}
+        namespace = {}
+        exec(compile("def _check(self, *a):\\n    return 'right'\\n", "/tmp/ipykernel_1/2.py", "exec"), namespace)
+        _ex14_split.LeakFreeSplit._check = namespace["_check"]
+        fresh = kernel._load_fresh_checks(package_dir, "14")
+        part, lesson = fresh["cancer_course.exercises._ex14_split"], fresh["cancer_course.exercises.ex14"]
+        assert part is not _ex14_split and sys.modules["cancer_course.exercises._ex14_split"] is part
+        assert type(lesson.q1) is part.LeakFreeSplit and lesson.capstone_data is part.capstone_data
+        assert not [n for n in fresh if n.rpartition(".")[2].startswith("_ex") and "_ex14_" not in n], sorted(fresh)
+        found = kernel._find_tampering(session, fresh, {}, lesson.PROBLEMS, package_dir, "14")
+        assert list(found) == ["14.1"] and "_ex14_split.LeakFreeSplit" in found["14.1"][0], found
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]

@@ -8,8 +8,8 @@ import nbformat
 import pytest
 from notebook_run import assert_checks, run_smoke
 
-from cancer_course.notebooks import all_notebooks, repo_root
-from cancer_course.runner import kernel_name
+from cancer_course.commands.lessons import kernel_name
+from cancer_course.commands.notebooks import all_notebooks, repo_root
 
 ROOT = repo_root()
 NOTEBOOKS = all_notebooks(ROOT)

@@ -12,8 +12,8 @@ from PIL import Image
 
 from cancer_course import config, synth
 from cancer_course.cli import CourseError
-from cancer_course.notebooks import load, repo_root
-from cancer_course.runner import lesson_paths, run_lessons
+from cancer_course.commands.lessons import lesson_paths, run_lessons
+from cancer_course.commands.notebooks import load, repo_root
 
 ROOT = repo_root()
 

@@ -2,7 +2,7 @@
 
 import json
 
-from cancer_course.runner import run_lessons
+from cancer_course.commands.lessons import run_lessons
 
 
 def test_runs_a_lesson_into_html(tmp_path, root):

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 from notebook_run import assert_checks, run_smoke
 
-from cancer_course.notebooks import (
+from cancer_course.commands.notebooks import (
     NOTEBOOK_DIRS,
     SETUP_MARKER,
     all_notebooks,

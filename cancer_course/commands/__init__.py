@@ -1,4 +1,9 @@
-"""The learner-facing subcommands of ``cancer-course``: one module per command.
+"""The subcommands of ``cancer-course``: one module per command (course tooling, not lesson code).
+
+For learners: ``train``, ``evaluate``, ``predict``, ``synth``, ``audit``. For teachers and
+maintainers: ``lessons`` (:mod:`.lessons`: run every lesson into ``build/``) and ``notebooks``
+(:mod:`.notebooks`: conventions, badges, stripped outputs); ``exercises`` lives with the exercises
+(:mod:`cancer_course.exercises.build`, :mod:`cancer_course.exercises.grading`).
 
 Each module holds a command's argparse parser (``register_cli(subparsers)``, which sets ``func``)
 and ``run(args)``, which turns the parsed arguments into calls of the learner's modules

@@ -36,7 +36,7 @@ def _cmd(args) -> int:
 
         return command.cli(args)
     from .._tf import quiet_import
-    from ..notebooks import repo_root
+    from ..config import repo_root
     from . import build as nbbuild
 
     quiet_import()

@@ -21,7 +21,7 @@ and :func:`build_notebook` turns it into ``exercises/NN_slug_exercises.ipynb``:
 - ``qN.hint(...)`` and ``qN.solution()`` lines are commented out (the learner uncomments them);
 - cells tagged ``solutions-only`` are dropped;
 - the title's "Solutions" becomes "Exercises", the Colab badge points at the exercise copy
-  (the restamp logic of :mod:`cancer_course.notebooks`), outputs are stripped;
+  (the restamp logic of :mod:`cancer_course.commands.notebooks`), outputs are stripped;
 - ``metadata.cancer_course.content_sha256`` records a hash of the generated cells, so a later
   build can tell a notebook the learner has edited (kept unless ``--force``) from an untouched one.
 
@@ -40,7 +40,7 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import notebooks as nbconv
+from ..commands import notebooks as nbconv
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"

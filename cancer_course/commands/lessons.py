@@ -12,8 +12,8 @@ import os
 import time
 from pathlib import Path
 
-from .config import ENV_DATASET, ENV_PROFILE, PROFILES, repo_root
-from .errors import CourseError
+from ..config import ENV_DATASET, ENV_PROFILE, PROFILES, repo_root
+from ..errors import CourseError
 
 KERNEL_NAME = "cancer-course"
 

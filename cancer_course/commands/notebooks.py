@@ -22,9 +22,9 @@ import sys
 import tomllib
 from pathlib import Path
 
-from .config import repo_root  # the one definition; tests and exercises import it from here too
-from .errors import CourseError
-from .runner import kernel_name
+from ..config import repo_root  # the one definition; tests and exercises import it from here too
+from ..errors import CourseError
+from .lessons import kernel_name
 
 NOTEBOOK_DIRS = ("notebooks", "solutions", "exercises")
 COLAB_BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
