@@ -256,10 +256,11 @@ def _find_tampering(session, fresh, namespace, problems, package_dir, lesson) ->
 
     lesson_name = f"cancer_course.exercises.ex{lesson}"
     by_number = {f"q{p.number}": p for p in problems}
+    own = {lesson_name} | {name for name in fresh if _lesson_part(name.rpartition(".")[2]) == lesson}
     owners: dict[str, list[str]] = {}
     for p in problems:
         for klass in type(p).__mro__:
-            if klass.__module__ == lesson_name:
+            if klass.__module__ in own:  # a problem's class, in exNN or in one of its parts
                 owners.setdefault(klass.__qualname__, []).append(p.id)
     roots = _trusted_roots(package_dir)
     for name, new_mod in fresh.items():
