@@ -1,5 +1,9 @@
 """Exercises that check themselves, one module per lesson (``ex02``, ``ex03``, ...).
 
+A long lesson module keeps some of its checks' parts in ``_exNN_*.py`` (``_ex14_split``): exNN imports
+them (learners still import from exNN only), they are not lessons of their own, and the grader loads
+them afresh right before exNN.
+
 In an exercise notebook::
 
     from cancer_course.exercises import ____

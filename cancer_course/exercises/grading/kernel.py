@@ -116,7 +116,7 @@ def _lesson_part(name: str) -> str | None:
 
 
 def _load_fresh_checks(package_dir: str, lesson: str) -> dict:
-    """Load cancer_course.exercises (core and its parts, helpers, exNN) again from the files in `package_dir`.
+    """Load cancer_course.exercises (core and its parts, helpers, exNN's parts, exNN) again from `package_dir`.
 
     Every module is loaded from its own path (no import hook or finder of the session's is asked);
     the session's copies are taken out of sys.modules first. The other cancer_course modules stay
