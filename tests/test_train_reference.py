@@ -17,8 +17,8 @@ from PIL import Image
 
 from cancer_course import pipeline, training
 from cancer_course.config import get_profile
-from cancer_course.pipeline import load_splits
 from cancer_course.model import from_profile
+from cancer_course.pipeline import load_splits
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSON_07 = ROOT / "notebooks" / "07_training.ipynb"
