@@ -413,9 +413,23 @@ def test_right_cards_pass_and_a_wrong_result_is_named(evaluated, tmp_path):
     assert verdict.status == core.INCORRECT and "not what evaluation.evaluate returns" in verdict.message
 
 
+WRONG_READINGS = [{"A"}, {"D"}, {"A", "B"}, {"A", "C", "D"}, {"A", "D", "E"}, {"D", "F"}, set()]
+
+
+@pytest.mark.parametrize("answer", WRONG_READINGS, ids=lambda a: "".join(sorted(a)) or "none")
+def test_a_wrong_reading_of_the_capstone_run_is_refused_and_says_why(answer):
+    verdict = P["14.5"].evaluate(answer)
+    assert verdict.status == core.INCORRECT, verdict.line()
+    assert "does not follow" in verdict.message or "you left out" in verdict.message  # says which, and why
+
+
+def test_the_right_reading_of_the_capstone_run_passes():
+    assert P["14.5"].interpretive and P["14.5"].evaluate({"A", "D"}).status == core.CORRECT
+
+
 def test_at_least_five_wrong_answers_per_question():
-    assert sorted(P) == ["14.1", "14.2", "14.3", "14.4"]
-    assert all(len(w) >= 5 for w in (FOLDERS, WRONG_METRICS, WRONG_PAIRED, WRONG_CARDS))
+    assert sorted(P) == ["14.1", "14.2", "14.3", "14.4", "14.5"]
+    assert all(len(w) >= 5 for w in (FOLDERS, WRONG_METRICS, WRONG_PAIRED, WRONG_CARDS, WRONG_READINGS))
 
 
 def test_placeholders_are_not_attempted():

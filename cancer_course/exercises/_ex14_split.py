@@ -98,7 +98,7 @@ def _reference(seed: int = 0) -> dict:
 
 # ---------------------------------------------------------------- q1
 class LeakFreeSplit(Problem):
-    title = "a leak-free split, proven by an audit"
+    title = "a split the audit finds leak-free"
     names = ("split_root",)
     lesson = LESSON + ": sections 1 and 2 (audit, links between images, a grouped split, the second audit)"
     hints = (
@@ -166,7 +166,7 @@ class LeakFreeSplit(Problem):
         missing = [s for s in SPLITS if not (root / s).is_dir()]
         if missing:
             raise Incorrect(f"{root} has no {', '.join(missing)} folder: a capstone needs train, validation (to choose "
-                            "the model and threshold) and test (scored once).")
+                            "the model and threshold) and test (which chooses nothing).")
         try:
             scan = scan_folder(root, verify=False)
         except DataError as exc:

@@ -3,7 +3,7 @@
 q1 a leak-free split of a dataset with planted defects (checked by auditing the folder you wrote)
 · q2 test metrics with intervals, at a threshold chosen on validation · q3 a paired comparison of
 two models on the same cases · q4 a model card that names the data, the preprocessing, the
-metrics with intervals and the limits. Every check looks at what the answer produces (a folder,
+metrics with intervals and the limits · q5 what a capstone run on BreastMNIST shows (interpretive). Every check looks at what the answer produces (a folder,
 numbers, a card), never at the code's text. Research and education only.
 """
 
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._ex14_reading import ReadingTheCapstone
 from ._ex14_split import LESSON, LeakFreeSplit, capstone_data  # noqa: F401 (capstone_data: the notebook imports it from ex14)
 from .core import Incorrect, Problem, register
 
@@ -40,7 +41,8 @@ class MetricsWithIntervals(Problem):
     reimplements = ("cancer_course.evaluation.bootstrap_intervals",)
     lesson = LESSON + ": section 6 (and lesson 10: thresholds and bootstrap intervals)"
     hints = (
-        "Two splits, two jobs: validation chooses the threshold (Youden's J), test is scored once at that threshold. "
+        "Two splits, two jobs: validation chooses the threshold (Youden's J); test chooses nothing and is scored "
+        "at that threshold. "
         "Every test figure gets an interval from resampling the test cases.",
         "threshold = evaluation.youden_threshold(y_val, p_val)['threshold']; then n_boot times draw, with replacement, "
         "as many malignant test cases as there are from the malignant ones and likewise the benign ones; compute AUC, "
@@ -321,4 +323,5 @@ q1 = LeakFreeSplit()
 q2 = MetricsWithIntervals()
 q3 = PairedComparison()
 q4 = CapstoneCard()
+q5 = ReadingTheCapstone()
 PROBLEMS = register(globals(), "14")
