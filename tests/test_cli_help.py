@@ -67,3 +67,14 @@ def test_the_commands_that_read_images_say_how_in_their_help(capsys):
         assert SIZE_POLICY in help_of(command), command
     assert "--resize ignored: kept for old scripts" in help_of("evaluate")
     assert f"image files ({' '.join(EXTENSIONS)})" in help_of("predict")
+
+
+def test_python_m_of_every_subpackage_answers():
+    """``python -m cancer_course.X`` works for the subpackages too (a package needs a ``__main__``)."""
+    for name, args, expect in (("evaluation", ["--help"], "usage: cancer-course evaluate"),
+                               ("commands", ["--help"], "usage: cancer-course"),
+                               ("explain", [], "grad_cam"), ("widgets", [], "Explorer")):
+        run = subprocess.run([sys.executable, "-m", f"cancer_course.{name}", *args], capture_output=True, text=True,
+                             timeout=300)
+        assert run.returncode == 0, (name, run.stderr[-1000:])
+        assert expect in run.stdout, (name, run.stdout[:300])
