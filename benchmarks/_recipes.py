@@ -110,14 +110,17 @@ def _make_time_budget():
         with the mean of its weights after each of the last ``average_last`` epochs (stochastic
         weight averaging along the cosine's tail; BatchNorm's moving statistics are averaged too),
         a rule fixed before training that needs no validation score, and ``best_weights`` stays
-        available for comparison. The budget counts everything inside ``fit``: training steps
-        and the validation passes.
+        available for comparison. ``average_fraction`` > 0 (time schedule) keeps the mean of the
+        weights after each epoch that ends in the last ``average_fraction`` of the budget in
+        ``averaged_weights`` without putting it in the model: the caller chooses between it and the
+        best epoch on its own held-out data. The budget counts everything inside ``fit``: training
+        steps and the validation passes.
         """
 
         def __init__(self, minutes: float | None, learning_rate: float, *, epochs: int | None = None,
                      schedule: str = "time", warmup: float = 0.03, final_fraction: float = 0.02,
                      monitor: str = "val_auc", save_path=None, verbose: bool = True,
-                     average_last: int = 0):  # fmt: skip
+                     average_last: int = 0, average_fraction: float = 0.0):  # fmt: skip
             super().__init__()
             if schedule not in ("time", "epoch"):
                 raise ValueError("schedule must be 'time' or 'epoch'")
@@ -129,6 +132,7 @@ def _make_time_budget():
             self.monitor, self.save_path, self.verbose = monitor, save_path, verbose
             self.best, self.best_epoch, self.best_weights = -math.inf, None, None
             self.average_last = int(average_last)  # > 0: end with the mean weights of the last epochs
+            self.average_fraction = float(average_fraction)  # > 0: also average the budget's last part
             self.averaged_weights, self.averaged_epochs = None, 0
             self.history: list[dict] = []
             self.stopped_by_budget = False
@@ -183,7 +187,10 @@ def _make_time_budget():
                    "learning_rate": float(np.asarray(self.model.optimizer.learning_rate)),
                    **{k: round(float(v), 4) for k, v in logs.items() if k != "learning_rate"}}
             self.history.append(row)
-            if self.average_last and self.epochs and epoch + 1 > self.epochs - self.average_last:
+            in_tail = ((self.average_last and self.epochs and epoch + 1 > self.epochs - self.average_last)
+                       or (self.average_fraction and self.seconds
+                           and time.perf_counter() - self.start >= (1 - self.average_fraction) * self.seconds))
+            if in_tail:
                 weights = self.model.get_weights()
                 n = self.averaged_epochs
                 self.averaged_weights = ([w.astype(np.float64) for w in weights] if n == 0 else
@@ -205,7 +212,7 @@ def _make_time_budget():
 
         def on_train_end(self, logs=None):
             self.seconds_used = time.perf_counter() - self.start
-            if self.averaged_weights is not None:  # chosen before training, not by the validation score
+            if self.averaged_weights is not None and self.average_last:  # fixed before training
                 dtypes = [w.dtype for w in self.model.get_weights()]
                 self.model.set_weights([a.astype(d) for a, d in zip(self.averaged_weights, dtypes)])
             elif self.best_weights is not None:

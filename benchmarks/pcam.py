@@ -79,7 +79,9 @@ RECIPE = {
     "schedule": "linear warm-up (3% of the budget), then cosine to 2% of the rate over the time budget",
     "augmentation": "flips, 90-degree rotations, brightness 0.08, contrast/saturation 0.85-1.15, hue 0.03",
     "holdout_fraction": 0.1,
-    "select": "best AUC on the patches held out from train/ (checked after every epoch); validation/ scored once",
+    "average_fraction": 0.25,  # the mean weights of the epochs that end in the budget's last quarter
+    "select": "on the patches held out from train/: the best epoch (checked after every epoch) or the mean "
+              "weights of the last quarter, whichever scores higher there; validation/ scored once",
     "tta": "dihedral",  # p(malignant): the mean over the 8 flips and quarter turns of each patch
 }
 LIMITS = (
@@ -231,7 +233,8 @@ def main(argv=None) -> int:
                                       shuffle=True, seed=args.seed, output=recipe["output"])
     held_ds = _recipes.array_dataset(xho, yho, 256, output=recipe["output"])  # chooses the epoch
     args.save_path.parent.mkdir(parents=True, exist_ok=True)
-    budget = _recipes.TimeBudget(args.minutes, recipe["learning_rate"], schedule="time", save_path=args.save_path)
+    budget = _recipes.TimeBudget(args.minutes, recipe["learning_rate"], schedule="time", save_path=args.save_path,
+                                 average_fraction=recipe["average_fraction"])
     t0 = time.perf_counter()
     model.fit(train_ds, validation_data=held_ds, epochs=args.max_epochs, callbacks=[budget], verbose=0,
               shuffle=False)
@@ -243,7 +246,21 @@ def main(argv=None) -> int:
     steady = (sum(r["steps"] for r in later) * recipe["batch_size"] / max(sum(r["train_seconds"] for r in later), 1e-9)
               if later else None)
 
-    held_out = _recipes.auc_report(yho, _recipes.predict_arrays(model, xho), seed=args.seed)
+    held_out = _recipes.auc_report(yho, _recipes.predict_arrays(model, xho), seed=args.seed)  # best epoch
+    held_out_averaged, chosen = None, f"best epoch ({budget.best_epoch})"
+    if budget.averaged_weights is not None:  # the two candidates, compared on the held-out patches only
+        best_weights = model.get_weights()
+        model.set_weights([a.astype(w.dtype) for a, w in zip(budget.averaged_weights, best_weights)])
+        held_out_averaged = _recipes.auc_report(yho, _recipes.predict_arrays(model, xho), seed=args.seed)
+        if held_out_averaged["auc"] > held_out["auc"]:
+            from cancer_course.training import _atomic_save
+
+            _atomic_save(model, args.save_path)
+            chosen = f"mean weights of the last {budget.averaged_epochs} epochs"
+        else:
+            model.set_weights(best_weights)
+    print(f"chosen  : {chosen} (held-out AUC best epoch {held_out['auc']:.4f}"
+          + (f", averaged {held_out_averaged['auc']:.4f}" if held_out_averaged else "") + ")", flush=True)
     validation = _recipes.auc_report(yva, _recipes.predict_arrays(model, xva, tta=recipe["tta"]), seed=args.seed)
     validation_no_tta = _recipes.auc_report(yva, _recipes.predict_arrays(model, xva), seed=args.seed)
     from_files = None
@@ -268,7 +285,8 @@ def main(argv=None) -> int:
         "train_images_per_s_after_epoch_1": round(steady, 1) if steady else None,
         "median_epoch_seconds": median_epoch_s,
         "epochs_in_45_min_estimate": round(45 * 60 / median_epoch_s, 1) if median_epoch_s else None,
-        "held_out": held_out, "validation": validation, "validation_without_tta": validation_no_tta,
+        "held_out": held_out, "held_out_averaged": held_out_averaged, "chosen": chosen,
+        "averaged_epochs": budget.averaged_epochs, "validation": validation, "validation_without_tta": validation_no_tta,
         "validation_from_files": from_files,
         "model": str(args.save_path), "history": budget.history,
     }
@@ -276,7 +294,8 @@ def main(argv=None) -> int:
     print(f"\ntrained {result['epochs_run']} epoch(s) in {fit_s / 60:.1f} min ({result['stopped_by']}); "
           f"best epoch {budget.best_epoch}; {images_per_s:.0f} training images/s overall"
           + (f", {steady:.0f} after epoch 1 (which traces the graph)" if steady else ""))
-    print(f"held-out AUC {held_out['auc']:.4f} (chose epoch {budget.best_epoch}; {len(yho)} patches of train/)")
+    print(f"held-out AUC {max(held_out['auc'], (held_out_averaged or held_out)['auc']):.4f} ({chosen}; "
+          f"{len(yho)} patches of train/)")
     print(f"validation AUC {validation['auc']:.4f} (95% CI {ci[0]:.4f}-{ci[1]:.4f}), scored once with the 8 "
           f"dihedral views, accuracy {validation['accuracy']:.4f}, sensitivity {validation['sensitivity']:.4f}, "
           f"specificity {validation['specificity']:.4f} at 0.5  [{len(yva)} patches]; without the views "

@@ -44,9 +44,10 @@ KNOWN_LIMITS = (
 
 
 REAL_DATA_LIMIT = (
-    "**Your data, your limits.** This model was evaluated on a folder of real images, not the "
-    "embedded dataset: its figures hold only for images like these (same source, scanner, stain, "
-    "magnification, population). Record where the data came from and how it was split (by patient?), "
+    "**Your data, your limits.** This model was evaluated on a folder that is not the embedded "
+    "dataset as the course generates it (your own images, or the embedded tiles copied and re-split; "
+    "the data section above says which): its figures hold only for images like these (same source, "
+    "scanner, stain, magnification, population). Record where the data came from and how it was split (by patient?), "
     "and audit it for duplicates and leaks (`cancer-course audit`)."
 )
 

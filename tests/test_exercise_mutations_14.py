@@ -217,6 +217,8 @@ WRONG_METRICS = [
     (_metrics(interval="(point[m] - np.std(values[m]) / 10, point[m] + np.std(values[m]) / 10)"),
      "resample as many cases"),
     (_metrics(resample="np.r_[rng.choice(pos, pos.size // 5), rng.choice(neg, neg.size // 5)]"), "not fewer"),
+    (_metrics(interval="np.percentile(values[m], [5, 95])"), "0.84 times as wide"),  # a 90% interval
+    (_metrics(interval="np.percentile(values[m], [10, 90])"), "0.84 times as wide"),  # an 80% interval
     ('''
 def metrics_with_intervals(y_val, p_val, y_test, p_test, n_boot=1000, seed=0):
     return {"auc": (roc_auc_score(y_test, p_test), 0.0, 1.0)}
@@ -281,6 +283,8 @@ WRONG_PAIRED = [
     (_paired(interval="(np.mean(diffs) - np.std(diffs) / 10, np.mean(diffs) + np.std(diffs) / 10)"),
      "resample all the cases"),
     (_paired(interval="(0.5, 0.9)"), "does not surround"),
+    (_paired(interval="np.percentile(diffs, [5, 95])"), "0.84 times"),  # a 90% interval
+    (_paired(interval="np.percentile(diffs, [10, 90])"), "0.84 times"),  # an 80% interval
     (_paired(difference="roc_auc_score(y, pa)", interval="(0.0, 1.0)"), "compute both AUCs"),
     ('''
 def paired_difference(labels, p_a, p_b, n_boot=1000, seed=0):
@@ -333,6 +337,17 @@ def test_the_solution_and_a_right_alternative_pass(pid):
     for code in (P[pid].solution_code, right):
         result = P[pid].evaluate(_define(code, name))
         assert result.status == core.CORRECT, result.line()
+
+
+@pytest.mark.parametrize("pid", sorted(FUNCTIONS))
+def test_a_right_95_interval_passes_whatever_its_random_draws(pid):
+    """The width check tells a 90% interval from a 95% one without failing a right answer's own resamples."""
+    name, _, _ = FUNCTIONS[pid]
+    for offset in (11, 23, 37, 41, 59):
+        code = P[pid].solution_code.replace("default_rng(seed)", f"default_rng(seed + {offset})")
+        assert f"seed + {offset}" in code
+        result = P[pid].evaluate(_define(code, name))
+        assert result.status == core.CORRECT, (offset, result.line())
 
 
 # ---------------------------------------------------------------- q4

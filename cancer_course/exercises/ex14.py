@@ -75,7 +75,7 @@ class MetricsWithIntervals(Problem):
 
         y_val, p_val = _scores(1, 90, 60, shift=0.0)
         y_test, p_test = _scores(2, 110, 70, shift=0.9)  # another calibration: Youden's J moves
-        result = metrics_with_intervals(y_val, p_val, y_test, p_test, n_boot=400, seed=0)
+        result = metrics_with_intervals(y_val, p_val, y_test, p_test, n_boot=1000, seed=0)
         if not isinstance(result, dict):
             raise Incorrect(f"metrics_with_intervals returned {type(result).__name__}; return a dict with 'threshold', "
                             "'auc', 'sensitivity' and 'specificity'.")
@@ -97,7 +97,7 @@ class MetricsWithIntervals(Problem):
                                 "(evaluation.youden_threshold(y_val, p_val)).")
             raise Incorrect(f"threshold {t:.3f} is not where Youden's J (sensitivity + specificity - 1) peaks on "
                             f"validation ({youden['threshold']:.3f}).")
-        reference = evaluation.bootstrap_intervals(y_test, p_test, t, n_boot=3000, seed=1)
+        reference = evaluation.bootstrap_intervals(y_test, p_test, t, n_boot=10000, seed=1)
         val_auc = evaluation.roc_data(y_val, p_val)["auc"]
         for metric in ("auc", "sensitivity", "specificity"):
             point, low, high = _triple(result[metric], metric)
@@ -119,10 +119,12 @@ class MetricsWithIntervals(Problem):
                 raise Incorrect(f"{metric}'s interval ({low:.3f}, {high:.3f}) does not surround its value {point:.3f} "
                                 "or has no width: give the 2.5th and 97.5th percentile of the resampled values.")
             width, ref_width = high - low, reference[metric][1] - reference[metric][0]
-            if width < 0.6 * ref_width:
+            # AUC's resamples are continuous: a 90% interval (0.84 as wide) shows; sensitivity's are steps of 1/n
+            if width < (0.88 if metric == "auc" else 0.6) * ref_width:
                 raise Incorrect(f"{metric}'s 95% interval is {width:.3f} wide, a bootstrap of these {len(y_test)} test "
                                 f"cases gives about {ref_width:.3f}: resample as many cases as there are, with "
-                                "replacement, and take the 2.5th and 97.5th percentiles (not the standard error).")
+                                "replacement, and take the 2.5th and 97.5th percentiles (not the standard error; "
+                                "a 90% interval is about 0.84 times as wide as a 95% one).")
             if width > 1.6 * ref_width:
                 raise Incorrect(f"{metric}'s 95% interval is {width:.3f} wide, a bootstrap of these {len(y_test)} test "
                                 f"cases gives about {ref_width:.3f}: resample the test cases themselves (not fewer of "
@@ -182,12 +184,12 @@ class PairedComparison(Problem):
         if refused is not None:
             raise Incorrect("paired_difference compared 200 scores of model A with 180 of model B and returned a result: "
                             "scores of different cases cannot be paired; raise ValueError when the lengths differ.")
-        result = paired_difference(y, p_a, p_b, n_boot=400, seed=0)
+        result = paired_difference(y, p_a, p_b, n_boot=1000, seed=0)
         if not isinstance(result, dict) or not {"difference", "ci_low", "ci_high"} <= set(result):
             raise Incorrect(f"paired_difference returned {result!r}; return a dict with 'difference', 'ci_low' and "
                             "'ci_high'.")
         diff, low, high = (float(result[k]) for k in ("difference", "ci_low", "ci_high"))
-        ref = evaluation.compare_aucs(y, p_a, p_b, n_boot=3000, seed=1)
+        ref = evaluation.compare_aucs(y, p_a, p_b, n_boot=10000, seed=1)
         if abs(diff + ref["difference"]) < 1e-6 and abs(diff) > 1e-6:
             raise Incorrect(f"the difference is {diff:+.4f}, B minus A; the question is A minus B "
                             f"({ref['difference']:+.4f}).")
@@ -214,10 +216,11 @@ class PairedComparison(Problem):
             raise Incorrect(f"the interval is {width:.3f} wide, resampling the same cases for both models gives about "
                             f"{ref_width:.3f}.{why} draw one set of indices per resample and score both models on it "
                             "(paired), so the correlation of their errors cancels.")
-        if width < 0.6 * ref_width:
+        if width < 0.88 * ref_width:  # a 90% interval is 0.84 times as wide as a 95% one
             raise Incorrect(f"the interval is {width:.3f} wide, a paired bootstrap of these {len(y)} cases gives about "
                             f"{ref_width:.3f}: resample all the cases with replacement and take the 2.5th and 97.5th "
-                            "percentiles of the differences.")
+                            "percentiles of the differences (a 95% interval: a 90% one is about 0.84 times as "
+                            "wide).")
         return (f"A - B = {diff:+.3f}, interval {low:+.3f} to {high:+.3f}: paired, {unpaired_width / width:.1f} times "
                 "narrower than resampling the two models separately would claim.")
 
