@@ -27,6 +27,7 @@ def test_pcam_recipe_saves_a_model_that_evaluate_reads_and_writes_its_card(tmp_p
     assert save.is_file() and result["epochs_run"] == 1 and result["n_validation"] == 16
     assert result["n_held_out"] >= 2 and result["n_train"] + result["n_held_out"] == 24  # epoch chosen on train/'s
     assert {"auc", "auc_ci95"} <= set(result["held_out"]) and "dihedral" in result["recipe"]["tta"]
+    assert result["chosen"].startswith(("best epoch", "mean weights"))  # chosen on the held-out patches
     files = result["validation_from_files"]
     assert 0.0 <= files["auc"] <= 1.0 and files["auc_ci95"][0] <= files["auc"] <= files["auc_ci95"][1]
     card = Path(files["model_card"]).read_text()
@@ -58,7 +59,8 @@ def _tiny_model(seed=0):
     return model
 
 
-def test_time_budget_ends_with_the_mean_of_the_last_epochs_weights():
+def _fit_with_snapshots(budget_kwargs: dict, epochs: int):
+    """A tiny model fitted with ``TimeBudget(**budget_kwargs)``: (model, budget, weights after each epoch)."""
     import keras
     import numpy as np
 
@@ -74,12 +76,34 @@ def test_time_budget_ends_with_the_mean_of_the_last_epochs_weights():
             snapshots.append(self.model.get_weights())
 
     model = _tiny_model()
-    budget = _recipes.TimeBudget(None, 1e-2, epochs=4, schedule="epoch", verbose=False, average_last=2)
-    model.fit(x, y, validation_data=(x, y), epochs=4, batch_size=4, callbacks=[Snapshot(), budget], verbose=0)
+    budget = _recipes.TimeBudget(**budget_kwargs)
+    model.fit(x, y, validation_data=(x, y), epochs=epochs, batch_size=4, callbacks=[Snapshot(), budget], verbose=0)
+    return model, budget, snapshots
+
+
+def test_time_budget_ends_with_the_mean_of_the_last_epochs_weights():
+    import numpy as np
+
+    model, budget, snapshots = _fit_with_snapshots(
+        {"minutes": None, "learning_rate": 1e-2, "epochs": 4, "schedule": "epoch", "verbose": False,
+         "average_last": 2}, epochs=4)
     assert budget.averaged_epochs == 2
     for final, a, b in zip(model.get_weights(), snapshots[2], snapshots[3]):
         np.testing.assert_allclose(final, (a + b) / 2, rtol=1e-5, atol=1e-6)  # moving statistics too
     assert not np.allclose(snapshots[2][0], snapshots[3][0])  # the two epochs differ: the mean is a new point
+
+
+def test_time_budget_keeps_the_mean_of_the_budgets_tail_beside_the_best_weights():
+    import numpy as np
+
+    model, budget, snapshots = _fit_with_snapshots(  # every epoch ends in the tail of a 10-minute budget
+        {"minutes": 10.0, "learning_rate": 1e-2, "verbose": False, "average_fraction": 1.0}, epochs=3)
+    assert budget.averaged_epochs == 3
+    for mean, *epochs in zip(budget.averaged_weights, *snapshots):
+        np.testing.assert_allclose(mean, np.mean(epochs, axis=0), rtol=1e-5, atol=1e-6)
+    best = snapshots[budget.best_epoch - 1]
+    for final, kept in zip(model.get_weights(), best):  # the model ends with the best epoch: the caller chooses
+        np.testing.assert_allclose(final, kept)
 
 
 def test_predict_arrays_averages_each_image_with_its_mirror():

@@ -55,6 +55,15 @@ def correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum() + 1e-12))
 
 
+def file_digest(path) -> str | None:
+    """The file's SHA-256 (byte-identical files share it); None for an empty or unreadable file."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return None  # the image verdict says why
+    return hashlib.sha256(data).hexdigest() if data else None  # empty files are not copies of each other
+
+
 def examine_file(path: str) -> dict:
     """Everything the audit needs from one file: byte hash, format, mode, size, perceptual hash.
 
@@ -62,12 +71,7 @@ def examine_file(path: str) -> dict:
     """
     out = {"path": path, "sha256": None, "format": None, "mode": None, "size": None, "phash": None,
            "thumb": None, "flat": False, "error": None}  # fmt: skip
-    try:
-        data = Path(path).read_bytes()
-    except OSError:
-        data = b""  # the verdict below says why
-    if data:  # empty files are not duplicates of each other
-        out["sha256"] = hashlib.sha256(data).hexdigest()
+    out["sha256"] = file_digest(path)
     info, rgb = images.read(path)
     out["format"], out["mode"] = info.format, info.mode
     out["size"] = list(info.size) if info.size else None
