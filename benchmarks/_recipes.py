@@ -126,6 +126,9 @@ def _make_time_budget():
                 raise ValueError("schedule must be 'time' or 'epoch'")
             if schedule == "time" and not minutes:
                 raise ValueError("a time schedule needs minutes")
+            if average_last and average_fraction:
+                raise ValueError("average_last (a rule fixed before training) or average_fraction (a candidate), "
+                                 "not both")
             self.seconds = None if minutes is None else 60.0 * float(minutes)
             self.learning_rate, self.epochs, self.schedule = learning_rate, epochs, schedule
             self.warmup, self.final_fraction = warmup, final_fraction

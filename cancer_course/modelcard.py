@@ -45,9 +45,9 @@ KNOWN_LIMITS = (
 
 REAL_DATA_LIMIT = (
     "**Your data, your limits.** This model was evaluated on a folder that is not the embedded "
-    "dataset as the course generates it (your own images, or the embedded tiles copied and re-split; "
-    "the data section above says which): its figures hold only for images like these (same source, "
-    "scanner, stain, magnification, population). Record where the data came from and how it was split (by patient?), "
+    "dataset as the course generates it (the data section names the folder; tiles of the embedded "
+    "set copied and re-split are still synthetic): its figures hold only for images like these (same "
+    "source, scanner, stain, magnification, population). Record where the data came from and how it was split (by patient?), "
     "and audit it for duplicates and leaks (`cancer-course audit`)."
 )
 

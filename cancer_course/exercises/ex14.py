@@ -123,8 +123,8 @@ class MetricsWithIntervals(Problem):
             if width < (0.88 if metric == "auc" else 0.6) * ref_width:
                 raise Incorrect(f"{metric}'s 95% interval is {width:.3f} wide, a bootstrap of these {len(y_test)} test "
                                 f"cases gives about {ref_width:.3f}: resample as many cases as there are, with "
-                                "replacement, and take the 2.5th and 97.5th percentiles (not the standard error; "
-                                "a 90% interval is about 0.84 times as wide as a 95% one).")
+                                "replacement, n_boot times, and take the 2.5th and 97.5th percentiles (not the "
+                                "standard error; a 90% interval is about 0.84 times as wide as a 95% one).")
             if width > 1.6 * ref_width:
                 raise Incorrect(f"{metric}'s 95% interval is {width:.3f} wide, a bootstrap of these {len(y_test)} test "
                                 f"cases gives about {ref_width:.3f}: resample the test cases themselves (not fewer of "
@@ -218,7 +218,7 @@ class PairedComparison(Problem):
                             "(paired), so the correlation of their errors cancels.")
         if width < 0.88 * ref_width:  # a 90% interval is 0.84 times as wide as a 95% one
             raise Incorrect(f"the interval is {width:.3f} wide, a paired bootstrap of these {len(y)} cases gives about "
-                            f"{ref_width:.3f}: resample all the cases with replacement and take the 2.5th and 97.5th "
+                            f"{ref_width:.3f}: resample all the cases with replacement, n_boot times, and take the 2.5th and 97.5th "
                             "percentiles of the differences (a 95% interval: a 90% one is about 0.84 times as "
                             "wide).")
         return (f"A - B = {diff:+.3f}, interval {low:+.3f} to {high:+.3f}: paired, {unpaired_width / width:.1f} times "
