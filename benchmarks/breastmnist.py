@@ -72,6 +72,7 @@ RECIPE = {
     "class_weights": "balanced",
     "average_last": 40,  # the model ends with the mean weights of the last 40 epochs (0: best validation AUC)
     "tta": "hflip",  # p(malignant) is the mean over each image and its left-right mirror ("none": off)
+    "members": 3,  # p(malignant) is the mean over 3 models trained with seeds seed, seed+1000, seed+2000
 }
 PREPROCESSING = ("28x28 greyscale PNG -> RGB (grey copied to 3 channels) -> resized to {size}x{size} (bilinear, "
                  "antialiased; cancer_course.data.decode_image) -> scaled to [0, 1]")
@@ -87,16 +88,62 @@ def find_npz(path: Path) -> Path:
                      "(fetch it with cancer_course.datasets.fetch_breastmnist).")
 
 
-def run(npz: Path, seed: int, recipe: dict, verbose: bool = True) -> dict:
+def member_seeds(seed: int, members: int) -> list[int]:
+    """The seeds of one seed's ensemble members: ``seed`` itself, then ``seed + 1000``, ``seed + 2000``, ...
+
+    Member 0 is the single model a one-member recipe trains; no two seeds of a run share a member.
+    """
+    return [seed + 1000 * m for m in range(members)]
+
+
+def train_member(arrays: dict, seed: int, recipe: dict, verbose: bool = True) -> dict:
+    """One model of the recipe trained with ``seed``: its p(malignant) on validation and test, and its log."""
     import keras
-    import numpy as np
 
     from cancer_course import pipeline
+    from cancer_course.model import build_model, count_parameters
+    from cancer_course.training import balanced_class_weights, compile_model, set_seed
+
+    size = recipe["image_size"]
+    keras.backend.clear_session()
+    set_seed(seed)
+    model = build_model((size, size, 3), width=recipe["width"], blocks_per_stage=recipe["blocks_per_stage"],
+                        head_units=recipe["head_units"], dropout_rates=recipe["dropout_rates"], l2=recipe["l2"],
+                        output=recipe["output"], seed=seed, name="cancer_cnn_breastmnist")
+    compile_model(model, learning_rate=recipe["learning_rate"])
+    augment = pipeline.augmentation_layers(recipe["augmentation_strength"], seed=seed)
+    (xtr, ytr), (xva, yva), (xte, _) = arrays["train"], arrays["validation"], arrays["test"]
+    train_ds = _recipes.array_dataset(xtr, ytr, recipe["batch_size"], batch_augment=augment, shuffle=True,
+                                      seed=seed, output=recipe["output"])
+    val_ds = _recipes.array_dataset(xva, yva, 256, output=recipe["output"])
+    budget = _recipes.TimeBudget(None, recipe["learning_rate"], epochs=recipe["epochs"], schedule="epoch",
+                                 verbose=verbose, average_last=recipe["average_last"])
+    weights = balanced_class_weights(ytr.tolist()) if recipe["class_weights"] == "balanced" else None
+    t0 = time.perf_counter()
+    model.fit(train_ds, validation_data=val_ds, epochs=recipe["epochs"], class_weight=weights,
+              callbacks=[budget], verbose=0, shuffle=False)
+    train_s = time.perf_counter() - t0
+    tta = recipe["tta"]
+    member = {"seed": seed, "best_epoch": budget.best_epoch, "epochs_run": len(budget.history),
+              "averaged_epochs": budget.averaged_epochs, "train_s": round(train_s, 1),
+              "p_validation": _recipes.predict_arrays(model, xva, tta=tta),
+              "p_test": _recipes.predict_arrays(model, xte, tta=tta),
+              "parameters": count_parameters(model)["total"], "history": budget.history}
+    if tta != "none":  # for comparison only
+        member["p_test_no_tta"] = _recipes.predict_arrays(model, xte)
+    if recipe["average_last"] and budget.best_weights is not None:  # for comparison only
+        model.set_weights(budget.best_weights)
+        member["p_test_best_epoch"] = _recipes.predict_arrays(model, xte, tta=tta)
+    return member
+
+
+def run(npz: Path, seed: int, recipe: dict, verbose: bool = True) -> dict:
+    """Train the recipe's ensemble for ``seed`` and score it: p(malignant) is the mean over its members."""
+    import numpy as np
+
     from cancer_course.adapters import from_medmnist_npz
     from cancer_course.audit import audit
-    from cancer_course.model import build_model, count_parameters
     from cancer_course.pipeline import load_splits
-    from cancer_course.training import balanced_class_weights, compile_model, set_seed
 
     size = recipe["image_size"]
     with tempfile.TemporaryDirectory() as tmp:
@@ -110,46 +157,35 @@ def run(npz: Path, seed: int, recipe: dict, verbose: bool = True) -> dict:
         test_copied = np.array([str(p) in copied for p, _ in splits.file_lists["test"]])
         prep_s = time.perf_counter() - t0
     counts = {s: {"benign": int((y == 0).sum()), "malignant": int((y == 1).sum())} for s, (_, y) in arrays.items()}
+    members = []
+    for k, member_seed in enumerate(member_seeds(seed, recipe["members"])):
+        if verbose and recipe["members"] > 1:
+            print(f"-- seed {seed}, member {k + 1} of {recipe['members']} (seed {member_seed})", flush=True)
+        members.append(train_member(arrays, member_seed, recipe, verbose=verbose))
+    yva, yte = arrays["validation"][1], arrays["test"][1]
 
-    keras.backend.clear_session()
-    set_seed(seed)
-    model = build_model((size, size, 3), width=recipe["width"], blocks_per_stage=recipe["blocks_per_stage"],
-                        head_units=recipe["head_units"], dropout_rates=recipe["dropout_rates"], l2=recipe["l2"],
-                        output=recipe["output"], seed=seed, name="cancer_cnn_breastmnist")
-    compile_model(model, learning_rate=recipe["learning_rate"])
-    augment = pipeline.augmentation_layers(recipe["augmentation_strength"], seed=seed)
-    (xtr, ytr), (xva, yva), (xte, yte) = arrays["train"], arrays["validation"], arrays["test"]
-    train_ds = _recipes.array_dataset(xtr, ytr, recipe["batch_size"], batch_augment=augment, shuffle=True,
-                                      seed=seed, output=recipe["output"])
-    val_ds = _recipes.array_dataset(xva, yva, 256, output=recipe["output"])
-    budget = _recipes.TimeBudget(None, recipe["learning_rate"], epochs=recipe["epochs"], schedule="epoch",
-                                 verbose=verbose, average_last=recipe["average_last"])
-    weights = balanced_class_weights(ytr.tolist()) if recipe["class_weights"] == "balanced" else None
-    t0 = time.perf_counter()
-    model.fit(train_ds, validation_data=val_ds, epochs=recipe["epochs"], class_weight=weights,
-              callbacks=[budget], verbose=0, shuffle=False)
-    train_s = time.perf_counter() - t0
-    tta = recipe["tta"]
-    p_test = _recipes.predict_arrays(model, xte, tta=tta)
-    val = _recipes.auc_report(yva, _recipes.predict_arrays(model, xva, tta=tta), seed=seed)
+    def mean_of(key):
+        return np.mean([m[key] for m in members], axis=0)
+
+    p_test = mean_of("p_test")
+    val = _recipes.auc_report(yva, mean_of("p_validation"), seed=seed)
     test = _recipes.auc_report(yte, p_test, seed=seed)
     keep = ~test_copied
     without_copies = _recipes.auc_report(yte[keep], p_test[keep], seed=seed)
     variants = {}  # for comparison only: the recipe above was fixed before these were looked at
-    if recipe["average_last"] and budget.best_weights is not None:
-        final = model.get_weights()
-        model.set_weights(budget.best_weights)
-        variants["best validation epoch"] = _recipes.auc_report(yte, _recipes.predict_arrays(model, xte, tta=tta),
-                                                                seed=seed)["auc"]
-        model.set_weights(final)
-    if tta != "none":
-        variants["no test-time flip"] = _recipes.auc_report(yte, _recipes.predict_arrays(model, xte), seed=seed)["auc"]
-    return {"seed": seed, "best_epoch": budget.best_epoch, "epochs_run": len(budget.history),
-            "averaged_epochs": budget.averaged_epochs,
-            "prepare_s": round(prep_s, 1), "train_s": round(train_s, 1), "validation": val, "test": test,
+    if "p_test_best_epoch" in members[0]:
+        variants["best validation epoch"] = _recipes.auc_report(yte, mean_of("p_test_best_epoch"), seed=seed)["auc"]
+    if "p_test_no_tta" in members[0]:
+        variants["no test-time flip"] = _recipes.auc_report(yte, mean_of("p_test_no_tta"), seed=seed)["auc"]
+    if len(members) > 1:
+        for k, m in enumerate(members):
+            variants[f"member {k + 1} alone"] = _recipes.auc_report(yte, m["p_test"], seed=seed)["auc"]
+    return {"seed": seed, "members": [{k: v for k, v in m.items() if not k.startswith("p_")} for m in members],
+            "member_validation_auc": [_recipes.auc_report(yva, m["p_validation"], seed=seed)["auc"] for m in members],
+            "prepare_s": round(prep_s, 1), "train_s": round(sum(m["train_s"] for m in members), 1),
+            "validation": val, "test": test,
             "test_without_copies_of_train": {**without_copies, "removed": int(test_copied.sum())},
-            "variants_test_auc": variants,
-            "parameters": count_parameters(model)["total"], "counts": counts, "history": budget.history}
+            "variants_test_auc": variants, "parameters": members[0]["parameters"], "counts": counts}
 
 
 def main(argv=None) -> int:
@@ -169,6 +205,8 @@ def main(argv=None) -> int:
                         help=f"average the weights of the last N epochs (0: keep the best validation epoch; "
                              f"recipe: {RECIPE['average_last']})")
     parser.add_argument("--tta", choices=("none", "hflip"), default=None, help=f"recipe: {RECIPE['tta']}")
+    parser.add_argument("--members", type=int, default=None,
+                        help=f"models per seed, their p(malignant) averaged (recipe: {RECIPE['members']})")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
@@ -177,7 +215,7 @@ def main(argv=None) -> int:
                        ("learning_rate", args.learning_rate), ("augmentation_strength", args.augmentation),
                        ("width", args.width), ("dropout_rates", tuple(args.dropout) if args.dropout else None),
                        ("l2", args.l2), ("batch_size", args.batch_size), ("average_last", args.average_last),
-                       ("tta", args.tta)):
+                       ("tta", args.tta), ("members", args.members)):
         if value is not None:
             recipe[key] = value
     npz = find_npz(args.dataset_path)
