@@ -179,6 +179,9 @@ def main(argv=None) -> int:
     parser.add_argument("--learning-rate", type=float, default=None)
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--width", type=float, default=None, help="override the recipe's width 0.5")
+    parser.add_argument("--init", type=Path, metavar="MODEL.keras",
+                        help="start from another course model's weights (layers matched by name and shape, "
+                             "as cancer-course train --init): the pretrained start")
     parser.add_argument("--verify", action="store_true", help="open every image while scanning (slower)")
     parser.add_argument("--skip-file-check", action="store_true",
                         help="do not re-score the saved model from the image files")
@@ -189,6 +192,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.save_path.suffix != ".keras":
         parser.error("--save-path must end in .keras")
+    if args.init is not None and not args.init.is_file():
+        parser.error(f"--init {args.init}: no such file. Pass a .keras model this script or `cancer-course train` "
+                     "saved.")
+    if args.init is not None and args.init.resolve() == args.save_path.resolve():
+        parser.error(f"--init and --save-path are the same file ({args.save_path}): the run would overwrite the "
+                     "model it starts from. Save to another path.")
 
     from cancer_course._tf import quiet_import
 
@@ -242,6 +251,18 @@ def main(argv=None) -> int:
     model = build_model((size, size, 3), width=recipe["width"], blocks_per_stage=recipe["blocks_per_stage"],
                         head_units=recipe["head_units"], dropout_rates=recipe["dropout_rates"], l2=recipe["l2"],
                         output=recipe["output"], seed=args.seed, name="cancer_cnn_pcam")
+    init = None
+    if args.init is not None:  # the pretrained start: every layer of the same name and shape
+        from cancer_course.transfer import load_matching_weights
+
+        try:
+            report = load_matching_weights(model, args.init)
+        except ValueError as exc:
+            raise SystemExit(f"--init: {exc}") from None
+        print(report.summary(), flush=True)
+        init = {"from": str(args.init), "loaded": len(report.loaded), "new": report.new,
+                "mismatched": report.mismatched}
+        recipe["init"] = str(args.init)
     compile_model(model, learning_rate=recipe["learning_rate"])
     train_ds = _recipes.array_dataset(xtr, ytr, recipe["batch_size"], augment=_recipes.pathology_augment,
                                       shuffle=True, seed=args.seed, output=recipe["output"])
@@ -290,7 +311,7 @@ def main(argv=None) -> int:
     result = {
         "command": command.strip(), "machine": machine, "dataset": str(args.dataset_path),
         "recipe": recipe, "preprocessing": PREPROCESSING, "seed": args.seed,
-        "parameters": count_parameters(model)["total"],
+        "parameters": count_parameters(model)["total"], "init": init,
         "n_train": len(ytr), "n_held_out": len(yho), "n_validation": len(yva),
         "budget_minutes": args.minutes, "fit_seconds": round(fit_s, 1),
         "stopped_by": "time budget" if budget.stopped_by_budget else "max epochs",

@@ -137,3 +137,62 @@ def test_pcam_hold_out_keeps_identical_patches_on_one_side(tmp_path):
     same = {f for f in files if f[0].read_bytes() == b"same"}
     assert same <= set(kept) or same <= set(held)
     assert 6 <= len(held) <= 16 and {label for _, label in held} == {0, 1}
+
+
+def test_pcam_recipe_starts_from_another_model_with_init_and_refuses_a_bad_one(tmp_path):
+    data = synth.generate_dataset(tmp_path / "patches", image_size=48, n_train=24, n_validation=16, n_test=0)
+    shutil.rmtree(data / "test")
+    script = [sys.executable, str(ROOT / "benchmarks" / "pcam.py"), "--dataset-path", str(data),
+              "--minutes", "0.05", "--max-epochs", "1", "--skip-file-check"]
+    first = tmp_path / "pretrained.keras"
+    run = subprocess.run(script + ["--save-path", str(first)], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    second = tmp_path / "fine-tuned" / "model.keras"
+    run = subprocess.run(script + ["--save-path", str(second), "--init", str(first), "--json", str(tmp_path / "r.json")],
+                         capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    init = json.loads((tmp_path / "r.json").read_text())["init"]
+    assert init["from"] == str(first) and init["loaded"] > 20 and init["new"] == [] == init["mismatched"]
+    assert f"loaded {init['loaded']} of {init['loaded']} layers with weights from {first}" in run.stdout
+    assert second.is_file()
+
+    not_a_model = tmp_path / "notes.keras"
+    not_a_model.write_text("my notes")
+    for bad, words in ((not_a_model, "could not be read as a Keras model"), (tmp_path / "missing.keras", "no such file"),
+                       (second, "the same file")):
+        before = second.read_bytes()
+        run = subprocess.run(script + ["--save-path", str(second), "--init", str(bad)], capture_output=True, text=True,
+                             timeout=600, cwd=ROOT)
+        assert run.returncode != 0 and words in run.stderr and str(bad.name) in run.stderr, run.stderr[-2000:]
+        assert second.read_bytes() == before and not_a_model.read_text() == "my notes"  # nothing lost
+
+
+def test_breastmnist_recipe_writes_every_seed_its_members_and_the_mean(tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    arrays = {}
+    for key, n in (("train", 16), ("val", 8), ("test", 8)):
+        arrays[f"{key}_images"] = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        arrays[f"{key}_labels"] = (np.arange(n) % 2).astype(np.uint8).reshape(-1, 1)  # MedMNIST: (N, 1)
+    arrays["test_images"][0] = arrays["train_images"][3]  # a test image copied from train
+    arrays["test_labels"][0] = arrays["train_labels"][3]
+    npz = tmp_path / "BreastMNIST.npz"
+    np.savez_compressed(npz, **arrays)
+    out = tmp_path / "result.json"
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "breastmnist.py"), "--dataset-path", str(tmp_path),
+           "--seeds", "0", "1", "--epochs", "2", "--average-last", "1", "--members", "2", "--image-size", "32",
+           "--batch-size", "8", "--quiet", "--json", str(out)]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    result = json.loads(out.read_text())
+    assert [r["seed"] for r in result["runs"]] == [0, 1] and result["recipe"]["members"] == 2
+    assert [[m["seed"] for m in r["members"]] for r in result["runs"]] == [[0, 1000], [1, 1001]]
+    for r in result["runs"]:
+        low, high = r["test"]["auc_ci95"]
+        assert low <= r["test"]["auc"] <= high and r["test"]["n"] == 8
+        assert r["test_without_copies_of_train"]["removed"] >= 1 and r["test_without_copies_of_train"]["n"] <= 7
+        assert {"member 1 alone", "member 2 alone", "no test-time flip"} <= set(r["variants_test_auc"])
+        assert all(m["epochs_run"] == 2 and m["averaged_epochs"] == 1 for m in r["members"])
+    assert result["mean_test_auc"] == round(np.mean([r["test"]["auc"] for r in result["runs"]]), 4)
+    assert "mean test AUC over 2 seed(s)" in run.stdout
