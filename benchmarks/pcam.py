@@ -296,7 +296,8 @@ def main(argv=None) -> int:
             model.set_weights(best_weights)
     print(f"chosen  : {chosen} (held-out AUC best epoch {held_out['auc']:.4f}"
           + (f", averaged {held_out_averaged['auc']:.4f}" if held_out_averaged else "") + ")", flush=True)
-    validation = _recipes.auc_report(yva, _recipes.predict_arrays(model, xva, tta=recipe["tta"]), seed=args.seed)
+    p_validation = _recipes.predict_arrays(model, xva, tta=recipe["tta"])
+    validation = _recipes.auc_report(yva, p_validation, seed=args.seed)
     validation_no_tta = _recipes.auc_report(yva, _recipes.predict_arrays(model, xva), seed=args.seed)
     from_files = None
     if not args.skip_file_check:
@@ -324,6 +325,9 @@ def main(argv=None) -> int:
         "held_out_chosen": held_out_averaged if chosen.startswith("mean") else held_out,
         "averaged_epochs": budget.averaged_epochs, "validation": validation, "validation_without_tta": validation_no_tta,
         "validation_from_files": from_files,
+        "validation_p_malignant": {  # to pair this run with another on the same patches (compare_aucs)
+            "files": [os.path.relpath(f, args.dataset_path) for f, _ in val_files],
+            "label": [int(v) for v in yva], "p": [round(float(v), 6) for v in p_validation]},
         "model": str(args.save_path), "history": budget.history,
     }
     ci = validation["auc_ci95"]
